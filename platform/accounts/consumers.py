@@ -1,0 +1,17 @@
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+# Close code for a handshake without a valid ticket (4000-4999 are the application's own;
+# docs/live-protocol.md lists them all).
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class WhoAmIConsumer(AsyncJsonWebsocketConsumer):
+    """Answers who the ticket authenticated; lets clients and tests check websocket auth."""
+
+    async def connect(self):
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self.accept()
+        await self.send_json({"type": "hello", "user_id": user.pk, "username": user.username})
