@@ -9,6 +9,7 @@ from common.health import healthz, readyz
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("accounts.imports.urls")),
     path("", include("regions.urls")),
     path("", include("studios.urls")),
 ]
