@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Sum
 
-from service_records.hashing import event_hash, heads_digest
+from service_records.hashing import TWO_PLACES, event_hash, heads_digest
 from service_records.models import GENESIS_HASH, LedgerHead, ServiceEvent
 
 
@@ -71,8 +72,11 @@ def ledger_digest() -> str:
     )
 
 
-def service_total(*, teacher_id: int, kind_code: str | None = None):
+def service_total(*, teacher_id: int, kind_code: str | None = None) -> Decimal:
+    """Sum of the teacher's quantities, exact to the cent. (SQLite sums decimals as floats;
+    quantizing the sum to the stored two places gives the exact total back.)"""
     qs = ServiceEvent.objects.filter(teacher_id=teacher_id)
     if kind_code:
         qs = qs.filter(kind__code=kind_code)
-    return qs.aggregate(total=Sum("quantity"))["total"] or 0
+    total = qs.aggregate(total=Sum("quantity"))["total"] or 0
+    return Decimal(total).quantize(TWO_PLACES)
