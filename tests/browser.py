@@ -15,12 +15,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     # Playwright's sync API refuses to start inside a running event loop; Django's async
     # safety check would trip on its thread, which only ever talks to the browser.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # (monkeypatch: the variable must not leak into later tests; check --deploy rejects it)
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
