@@ -1,13 +1,18 @@
-"""Accounts API: sign-in (session and token), password, websocket tickets, people lists."""
+"""Accounts API: sign-in (session and token), password, websocket tickets, people lists.
+
+Every view here is one operation. Views a user with an initial or reset password may still
+call set ``password_change_exempt`` (see accounts.permissions.PasswordIsCurrent); every other
+view keeps PasswordIsCurrent in its permission classes (tests/accounts/test_auth_password.py
+walks the URL patterns to make sure).
+"""
 
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -22,13 +27,21 @@ from accounts.selectors import (
     user_list_managed,
 )
 from accounts.serializers import MeSerializer
-from accounts.services import user_password_change, user_password_reset
+from accounts.services import (
+    auth_token_create,
+    auth_token_revoke,
+    auth_token_revoke_all,
+    user_password_change,
+    user_password_reset,
+)
 from accounts.throttles import LoginRateThrottle, LoginUsernameRateThrottle
 from accounts.tickets import ws_ticket_issue
 from common.errors import ServiceError
+from common.filters import IdFilter
+from common.serializers import StrictInputSerializer
 
 
-class CredentialsSerializer(serializers.Serializer):
+class CredentialsSerializer(StrictInputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -40,8 +53,12 @@ def _authenticate(request, data) -> User:
     return user
 
 
+# --- sign-in and sign-out -------------------------------------------------------------------
+
 class TokenLoginApi(APIView):
-    """Exchange username and password for an API token (mobile and API clients)."""
+    """Exchange username and password for an API token (mobile and API clients). A user keeps
+    at most 20 live tokens (one per device); signing in on a 21st device revokes the oldest.
+    Throttled per client address and per username (429)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -49,7 +66,7 @@ class TokenLoginApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
-        expiry = serializers.DateTimeField()
+        expiry = serializers.DateTimeField(allow_null=True)
         user = MeSerializer()
 
     @extend_schema(request=CredentialsSerializer, responses={200: OutputSerializer})
@@ -57,29 +74,33 @@ class TokenLoginApi(APIView):
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = _authenticate(request, data.validated_data)
-        # Keep at most 20 live tokens a user (one per device); the oldest goes first.
-        live = user.auth_token_set.filter(expiry__gt=timezone.now()).order_by("-created")
-        stale = list(live.values_list("pk", flat=True)[19:])
-        if stale:
-            AuthToken.objects.filter(pk__in=stale).delete()
-        instance, token = AuthToken.objects.create(user=user)
-        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        instance, token = auth_token_create(user=user)
         return Response(self.OutputSerializer(
             {"token": token, "expiry": instance.expiry, "user": user}).data)
 
 
 class TokenLogoutApi(APIView):
-    """Revoke the token this request was made with (``all=true`` revokes every token)."""
+    """Revoke the token this request was made with (signs this device out)."""
 
     permission_classes = [IsAuthenticated]
     password_change_exempt = True
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
-        if request.query_params.get("all") == "true":
-            request.user.auth_token_set.all().delete()
-        elif isinstance(request.auth, AuthToken):
-            request.auth.delete()
+        if isinstance(request.auth, AuthToken):
+            auth_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenLogoutAllApi(APIView):
+    """Revoke every API token of the signed-in user (signs every device out)."""
+
+    permission_classes = [IsAuthenticated]
+    password_change_exempt = True
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        auth_token_revoke_all(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -97,7 +118,8 @@ class CsrfApi(APIView):
 
 @method_decorator(csrf_protect, name="post")
 class SessionLoginApi(APIView):
-    """Browser sign-in: starts a session (cookie); CSRF-protected."""
+    """Browser sign-in: starts a session (cookie). CSRF-protected: GET /api/v1/auth/csrf/
+    first and send the cookie's value in X-CSRFToken. Throttled like the token sign-in."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -113,7 +135,9 @@ class SessionLoginApi(APIView):
 
 
 class SessionLogoutApi(APIView):
-    permission_classes = [AllowAny]
+    """End the browser session (a no-op for a token client)."""
+
+    permission_classes = [IsAuthenticated]
     password_change_exempt = True
 
     @extend_schema(request=None, responses={204: None})
@@ -121,6 +145,8 @@ class SessionLogoutApi(APIView):
         logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+
+# --- the signed-in user ---------------------------------------------------------------------
 
 class MeApi(APIView):
     """Who is signed in, their role and whether they must change their password first."""
@@ -134,10 +160,13 @@ class MeApi(APIView):
 
 
 class PasswordChangeApi(APIView):
+    """Replace one's password (Django's password validators apply). Clears the
+    must-change-password flag; other devices' tokens are revoked, this session or token stays."""
+
     permission_classes = [IsAuthenticated]
     password_change_exempt = True
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         old_password = serializers.CharField(max_length=128, trim_whitespace=False)
         new_password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -145,7 +174,8 @@ class PasswordChangeApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user_password_change(user=request.user, **data.validated_data)
+        keep = request.auth if isinstance(request.auth, AuthToken) else None
+        user_password_change(user=request.user, keep_token=keep, **data.validated_data)
         if request.session.session_key:
             update_session_auth_hash(request, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -161,27 +191,36 @@ class WebsocketTicketApi(APIView):
     @extend_schema(request=None, responses={201: OutputSerializer})
     def post(self, request):
         ticket, ttl = ws_ticket_issue(user_id=request.user.pk)
-        return Response({"ticket": ticket, "expires_in": ttl}, status=status.HTTP_201_CREATED)
+        return Response(self.OutputSerializer({"ticket": ticket, "expires_in": ttl}).data,
+                        status=status.HTTP_201_CREATED)
 
+
+# --- administrators on accounts ---------------------------------------------------------------
 
 class PasswordResetApi(APIView):
-    """An administrator resets the password of a student or teacher of a school in scope.
-    The new initial password is returned once; the user must change it at next sign-in."""
+    """An administrator resets the password of a student or teacher of a school in scope
+    (a school administrator: their own school). The new initial password is returned once; the
+    user's tokens and sessions end and they must change it at next sign-in. Anyone else, and
+    any account outside the scope, gets a 404."""
 
-    @extend_schema(request=None, responses={200: inline_serializer(
-        "PasswordResetOutput", {"initial_password": serializers.CharField()})})
+    class OutputSerializer(serializers.Serializer):
+        initial_password = serializers.CharField(help_text="Shown once; give it to the user.")
+
+    @extend_schema(request=None, responses={200: OutputSerializer})
     def post(self, request, user_id: int):
         user = get_object_or_404(user_list_managed(user=request.user), pk=user_id)
         raw = user_password_reset(actor=request.user, user=user)
-        return Response({"initial_password": raw})
+        return Response(self.OutputSerializer({"initial_password": raw}).data)
 
+
+# --- people ---------------------------------------------------------------------------------
 
 class TeacherFilter(filters.FilterSet):
-    school = filters.NumberFilter(field_name="school_id")
-    county = filters.NumberFilter(field_name="school__county_id")
-    city = filters.NumberFilter(field_name="school__city_id")
-    subject = filters.NumberFilter(field_name="subjects", distinct=True)
-    tier = filters.NumberFilter(field_name="tier_id")
+    school = IdFilter(field_name="school_id")
+    county = IdFilter(field_name="school__county_id")
+    city = IdFilter(field_name="school__city_id")
+    subject = IdFilter(field_name="subjects", distinct=True)
+    tier = IdFilter(field_name="tier_id")
     three_tier = filters.BooleanFilter(field_name="tier__is_three_tier")
 
     class Meta:
@@ -222,10 +261,10 @@ class TeacherDetailApi(generics.RetrieveAPIView):
 
 
 class StudentFilter(filters.FilterSet):
-    school = filters.NumberFilter(field_name="school_id")
-    county = filters.NumberFilter(field_name="school__county_id")
-    grade = filters.NumberFilter(field_name="grade_id")
-    class_name = filters.CharFilter(field_name="class_name")
+    school = IdFilter(field_name="school_id")
+    county = IdFilter(field_name="school__county_id")
+    grade = IdFilter(field_name="grade_id")
+    class_name = filters.CharFilter(field_name="class_name", max_length=32)
 
     class Meta:
         model = StudentProfile
@@ -236,7 +275,8 @@ class StudentOutputSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(source="user_id")
     username = serializers.CharField(source="user.username")
     display_name = serializers.CharField(source="user.display_name")
-    real_name = serializers.SerializerMethodField()
+    real_name = serializers.SerializerMethodField(
+        help_text="Only for the student, their school's teachers and administrators in scope.")
 
     class Meta:
         model = StudentProfile
@@ -244,7 +284,8 @@ class StudentOutputSerializer(serializers.ModelSerializer):
                   "student_number"]
 
     def get_real_name(self, student) -> str | None:
-        # The list is already scoped; the check stays here so no other path can leak it.
+        # The list is already scoped; the check stays here so no other path can leak it. It
+        # decides from loaded rows, so a page of students costs no query per row.
         request = self.context["request"]
         if student_real_name_visible(user=request.user, student=student):
             return student.real_name
@@ -271,4 +312,3 @@ class StudentDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return student_list_visible(user=self.request.user)
-

@@ -139,3 +139,78 @@ class AdministratorProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.real_name} ({self.get_level_display()})"
+
+
+def _import_upload_path(instance, filename: str) -> str:
+    # An unguessable folder per upload: the sheets hold minors' personal data, and media may be
+    # served by a plain file server in development.
+    import uuid
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"imports/{uuid.uuid4().hex}/upload{suffix}"
+
+
+class ImportJob(models.Model):
+    """One onboarding import (导入) of schools, teachers or students from an XLSX/CSV sheet.
+
+    Created by an administrator (or the import_people command), run by a Celery task. The job
+    keeps the report (counts, errors by row and column); the uploaded sheet is deleted when the
+    job finishes. Initial passwords of the accounts it created are kept encrypted in
+    ``credentials_file`` until the administrator who started the job downloads them, once."""
+
+    class Kind(models.TextChoices):
+        SCHOOLS = "schools", _("schools")
+        TEACHERS = "teachers", _("teachers")
+        STUDENTS = "students", _("students")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    class ScopeLevel(models.TextChoices):
+        ALL = "all", _("all (superuser or command line)")
+        CITY = "city", _("city")
+        COUNTY = "county", _("county")
+        SCHOOL = "school", _("school")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.PENDING, db_index=True)
+    dry_run = models.BooleanField(_("dry run"), default=False,
+                                  help_text=_("Validate and count only; write nothing."))
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="import_jobs", verbose_name=_("created by"))
+    # The creator's scope when the job was created: decides who else may see the job.
+    scope_level = models.CharField(_("scope level"), max_length=16, choices=ScopeLevel.choices)
+    scope_region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("scope region"))
+    scope_school = models.ForeignKey("regions.School", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("scope school"))
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    upload = models.FileField(_("uploaded file"), upload_to=_import_upload_path, max_length=255,
+                              blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0,
+                                              help_text=_("All errors found; the list keeps the first ones."))
+    errors = models.JSONField(_("error list"), default=list, blank=True)
+    credentials_file = models.FileField(_("credentials file"), max_length=255, blank=True)
+    credentials_count = models.PositiveIntegerField(_("new accounts"), default=0)
+    credentials_downloaded_at = models.DateTimeField(_("credentials downloaded at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"

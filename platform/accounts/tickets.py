@@ -5,39 +5,54 @@ up in proxy logs. So the client asks POST /api/v1/auth/ws-ticket/ for a ticket (
 WEBSOCKET_TICKET_TTL_SECONDS, default 30 s) and opens ``/ws/...?ticket=<ticket>``. The cache
 (Redis in production, shared by every process) holds only a hash of the ticket; redeeming it
 deletes it, and only the caller whose delete removed the key wins, so a ticket works once.
+The entry also carries its own deadline, checked on redemption, so a ticket never outlives its
+TTL even on a cache that evicts lazily or keeps a key a little longer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from django.conf import settings
 from django.core.cache import cache
 
 _PREFIX = "wsticket:"
+MAX_TICKET_LENGTH = 128
 
 
-def _key(ticket: str) -> str:
-    return _PREFIX + hashlib.sha256(ticket.encode()).hexdigest()
+def _now() -> float:
+    return time.time()
+
+
+def ws_ticket_key(ticket: str) -> str:
+    """The cache key of a ticket: a SHA-256 of it, never the ticket itself."""
+    return _PREFIX + hashlib.sha256(ticket.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def ws_ticket_issue(*, user_id: int) -> tuple[str, int]:
-    """Returns (ticket, seconds it stays valid)."""
+    """Returns (ticket, seconds it stays valid). The ticket is shown once, to the caller."""
     ticket = secrets.token_urlsafe(32)
     ttl = settings.WEBSOCKET_TICKET_TTL_SECONDS
-    cache.set(_key(ticket), user_id, timeout=ttl)
+    cache.set(ws_ticket_key(ticket), (int(user_id), _now() + ttl), timeout=ttl)
     return ticket, ttl
 
 
 async def ws_ticket_redeem(*, ticket: str) -> int | None:
     """The user id the ticket was issued to, or None if unknown, expired or already used."""
-    if not ticket or len(ticket) > 128:
+    if not isinstance(ticket, str) or not ticket or len(ticket) > MAX_TICKET_LENGTH:
         return None
-    key = _key(ticket)
-    user_id = await cache.aget(key)
-    if user_id is None:
+    key = ws_ticket_key(ticket)
+    entry = await cache.aget(key)
+    if entry is None:
         return None
     if not await cache.adelete(key):
         return None  # another connection redeemed it between our get and delete
+    try:
+        user_id, expires_at = entry
+    except (TypeError, ValueError):
+        return None
+    if _now() >= expires_at:
+        return None
     return int(user_id)

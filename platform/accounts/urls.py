@@ -6,6 +6,7 @@ urlpatterns = [
     path("auth/csrf/", apis.CsrfApi.as_view(), name="auth-csrf"),
     path("auth/token/", apis.TokenLoginApi.as_view(), name="auth-token"),
     path("auth/token/logout/", apis.TokenLogoutApi.as_view(), name="auth-token-logout"),
+    path("auth/token/logout-all/", apis.TokenLogoutAllApi.as_view(), name="auth-token-logout-all"),
     path("auth/session/", apis.SessionLoginApi.as_view(), name="auth-session"),
     path("auth/session/logout/", apis.SessionLogoutApi.as_view(), name="auth-session-logout"),
     path("auth/password/", apis.PasswordChangeApi.as_view(), name="auth-password"),

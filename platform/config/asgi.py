@@ -17,19 +17,26 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from accounts.websocket import WebsocketTicketAuthMiddleware  # noqa: E402
+from common.middleware import WebsocketRequestIdMiddleware  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 
 def allowed_websocket_origins() -> list[str]:
+    """Origins a browser may open websockets from. A handshake without an Origin header is
+    refused too (Channels' rule): browsers always send one, other clients must set it."""
     return settings.WEBSOCKET_ALLOWED_ORIGINS or list(settings.ALLOWED_HOSTS)
 
 
+# Outermost first: a request id for the connection's log lines (refusals included), then the
+# origin check, then the single-use ticket that puts the user in scope, then the route.
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(
-            WebsocketTicketAuthMiddleware(URLRouter(websocket_urlpatterns)),
-            allowed_websocket_origins(),
+        "websocket": WebsocketRequestIdMiddleware(
+            OriginValidator(
+                WebsocketTicketAuthMiddleware(URLRouter(websocket_urlpatterns)),
+                allowed_websocket_origins(),
+            )
         ),
     }
 )

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
+    "service_records.review.middleware.UsageCountingMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -117,6 +118,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer fails the request (and /readyz) instead of hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+    # On when DATABASE_URL points at pgbouncer in transaction pooling mode (deploy/README.md).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -152,7 +161,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Visit counters (cache) -> DailyUsage rows, for the county adoption report.
+    "service-records-flush-daily-usage": {
+        "task": "service_records.review.flush_daily_usage",
+        "schedule": 300.0,  # seconds
+    },
+}
+# Workers log through LOGGING below (JSON in production) instead of Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- search ------------------------------------------------------------------------------
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
@@ -189,12 +206,15 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
+# A refused CSRF check under /api/ answers in the JSON error shape.
+CSRF_FAILURE_VIEW = "common.errors.csrf_failure"
 
 # --- DRF / OpenAPI -----------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes "not signed in" a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "accounts.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
@@ -220,6 +240,9 @@ REST_FRAMEWORK = {
         "import": env.str("THROTTLE_IMPORT", default="30/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Proxies in front of the app that append to X-Forwarded-For (nginx: 1). Throttles key on
+    # the client address; with 0 they use REMOTE_ADDR and ignore a client-sent X-Forwarded-For.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=1 if PRODUCTION else 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Xuewen API",
@@ -231,7 +254,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ImportJobKindEnum": "accounts.models.ImportJob.Kind",
+        "ImportJobStatusEnum": "accounts.models.ImportJob.Status",
+        "StudioStatusEnum": "studios.models.Studio.Status",
+        "StudioLeaveReasonEnum": "studios.models.Membership.LeaveReason",
+        "StudioManualLeaveReasonEnum": "studios.models.MANUAL_LEAVE_REASON_CHOICES",
+        "AssessmentSchemeStatusEnum": "service_records.models.AssessmentScheme.Status",
+        "AssessmentRunStatusEnum": "service_records.models.AssessmentRun.Status",
+        "AssessmentGradeEnum": "service_records.models.assessments.Grade",
+        "IncentiveRoleEnum": "service_records.models.IncentiveRule.Role",
+    },
 }
 
 # --- i18n --------------------------------------------------------------------------------
@@ -255,6 +288,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Outside production whitenoise serves straight from the apps' static folders (no collectstatic).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
@@ -274,6 +309,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # --- logging -----------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# /readyz answers within this many seconds, naming any dependency that did not (common.health).
+READINESS_TIMEOUT_SECONDS = env.float("READINESS_TIMEOUT_SECONDS", default=2.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -281,8 +318,9 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601 in UTC with milliseconds, e.g. 2025-03-01T08:00:00.123+00:00
         },
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
     },
@@ -303,6 +341,8 @@ LOGGING = {
 
 # --- domain ------------------------------------------------------------------------------
 STUDIO_DEFAULT_CYCLE_YEARS = env.int("STUDIO_DEFAULT_CYCLE_YEARS", default=3)
+# Where school terms begin (MM-DD), for duties counted per term (学期): spring and autumn term.
+ASSESSMENT_TERM_STARTS = env.list("ASSESSMENT_TERM_STARTS", default=["02-01", "08-01"])
 
 
 def _refuse_unsafe_production() -> None:

@@ -1,6 +1,7 @@
 """service_records models, one module per part of the issue: the ledger, assessment schemes,
 assessment results, reviews (disputes, flags), incentives, certificates, adoption figures."""
 
+from service_records.models.adoption import CountyEnrolment as CountyEnrolment
 from service_records.models.assessments import AssessmentResult, AssessmentRun, IndicatorScore
 from service_records.models.certificates import ServiceCertificate
 from service_records.models.incentives import IncentiveOutcome, IncentiveRule
