@@ -11,6 +11,9 @@ class WhoAmIConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope["user"]
         if not user.is_authenticated:
+            # Accept first: a close before accept becomes a bare HTTP 403 at the handshake
+            # under Daphne, and the client would never see why.
+            await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
