@@ -441,7 +441,7 @@ class AdministratorProfileAdmin(ProfileAdmin):
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "level":
             allowed = _assignable_levels(request.user)
-            kwargs["choices"] = [("", "---------")] + [(v, label) for v, label in Level.choices if v in allowed]
+            kwargs["choices"] = [("", "---------"), *((v, lbl) for v, lbl in Level.choices if v in allowed)]
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

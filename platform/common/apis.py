@@ -63,8 +63,8 @@ class AuditEntryListApi(generics.ListAPIView):
         @staticmethod
         def _in_range(value):
             if not _FIRST_DAY <= value <= _LAST_DAY:
-                raise serializers.ValidationError(
-                    _("Give a day between %(first)s and %(last)s.") % {"first": _FIRST_DAY, "last": _LAST_DAY})
+                message = _("Give a day between %(first)s and %(last)s.")
+                raise serializers.ValidationError(message % {"first": _FIRST_DAY, "last": _LAST_DAY})
             return value
 
         def validate(self, attrs):

@@ -16,6 +16,7 @@ with their previous version (one query per model, not per row) to compute the ch
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import uuid
@@ -158,8 +159,8 @@ def audit_index(*, user, model: str | None = None, object_id: int | None = None,
                 changed_by: int | None = None, change_type: str | None = None,
                 since: datetime.datetime | None = None,
                 until: datetime.datetime | None = None) -> QuerySet:
-    """The changes ``user`` may see, newest first, as rows of (model, history_id, history_date,
-    history_type, history_user_id, object_id): a queryset the caller paginates, then loads a
+    """The changes ``user`` may see, newest first, as rows of (audit_model, history_id,
+    history_date, history_type, history_user_id, audit_object_id): a queryset the caller paginates, then loads a
     page of with ``audit_entries``. Filters: one registered model (label, e.g.
     "accounts.teacherprofile"), an object's id, who made the change, the kind of change
     ("created", "changed", "deleted") and a time range [since, until)."""
@@ -187,11 +188,13 @@ def audit_index(*, user, model: str | None = None, object_id: int | None = None,
         if until is not None:
             qs = qs.filter(history_date__lt=until)
         parts.append(
-            qs.annotate(object_id=F(pk_name), model=Value(label, output_field=CharField()))
-            .values("history_id", "history_date", "history_type", "history_user_id", "object_id", "model")
+            # Names no audited model uses for a field of its own.
+            qs.annotate(audit_object_id=F(pk_name), audit_model=Value(label, output_field=CharField()))
+            .values("history_id", "history_date", "history_type", "history_user_id", "audit_object_id",
+                    "audit_model")
         )
     combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return combined.order_by("-history_date", "-history_id", "model")
+    return combined.order_by("-history_date", "-history_id", "audit_model")
 
 
 @dataclass
@@ -224,7 +227,7 @@ def audit_entries(rows: Iterable[dict]) -> list[AuditEntry]:
     rows = list(rows)
     ids_by_model: dict[str, list[int]] = defaultdict(list)
     for row in rows:
-        ids_by_model[row["model"]].append(row["history_id"])
+        ids_by_model[row["audit_model"]].append(row["history_id"])
     loaded: dict[tuple[str, int], tuple] = {}
     for label, ids in ids_by_model.items():
         for record, previous, m2m in _load_records(label, ids):
@@ -233,7 +236,7 @@ def audit_entries(rows: Iterable[dict]) -> list[AuditEntry]:
     entries = []
     pending_names: dict[type[Model], set] = defaultdict(set)
     for row in rows:
-        label = row["model"]
+        label = row["audit_model"]
         record, previous, m2m = loaded[(label, row["history_id"])]
         entry = _entry(label, record, previous, m2m, pending_names)
         entries.append(entry)
@@ -364,10 +367,9 @@ def _resolve_display(change: FieldChange, names: dict) -> None:
 def _object_repr(label: str, record) -> str:
     instance = record.instance
     for name in _registry()[label].related:
-        try:
-            setattr(instance, name, getattr(record, name))  # reuse the row's loaded relation
-        except ObjectDoesNotExist:
-            pass  # a related row deleted since: the name falls back to the id below
+        # Reuse the row's loaded relation; one deleted since leaves the name to fall back below.
+        with contextlib.suppress(ObjectDoesNotExist):
+            setattr(instance, name, getattr(record, name))
     try:
         return str(instance)
     except ObjectDoesNotExist:

@@ -100,7 +100,8 @@ def test_staff_without_an_administrator_profile_sees_and_touches_nothing(world):
     for url in ["/admin/accounts/user/", "/admin/accounts/teacherprofile/", "/admin/regions/school/",
                 user_change_url(world.teacher_a.user), profile_url("studentprofile", world.student_a)]:
         assert client.get(url).status_code == 403, url
-    response = client.post(user_change_url(world.teacher_a.user), user_form(world.teacher_a.user, display_name="x"))
+    teacher = world.teacher_a.user
+    response = client.post(user_change_url(teacher), user_form(teacher, display_name="x"))
     assert response.status_code == 403
 
 
@@ -138,7 +139,8 @@ def test_administrator_cannot_change_their_own_account_or_role(world):
     response = client.post(user_change_url(me.user), user_form(me.user, display_name="我自己"))
     assert response.status_code == 403
     response = client.post(profile_url("administratorprofile", me),
-                           {"level": "city", "region": world.city.pk, "school": "", "real_name": me.real_name})
+                           {"level": "city", "region": world.city.pk, "school": "",
+                            "real_name": me.real_name})
     assert response.status_code == 403
     me.refresh_from_db()
     assert me.level == "county"
@@ -147,7 +149,8 @@ def test_administrator_cannot_change_their_own_account_or_role(world):
 def test_administrator_cannot_change_a_peer_or_a_superuser(world):
     school_admin = world.school_admin_a
     peer = AdministratorProfile.objects.create(
-        user=UserFactory(username="peer", is_staff=True), level="school", school=world.school_a, real_name="同校管理员")
+        user=UserFactory(username="peer", is_staff=True), level="school", school=world.school_a,
+        real_name="同校管理员")
     root = superuser()
     TeacherProfile.objects.create(user=root, school=world.school_a, staff_number="R1", real_name="超管教师")
     client = admin_client(school_admin.user)
@@ -164,7 +167,8 @@ def test_only_superusers_add_bare_accounts(world):
     client = admin_client(world.city_admin.user)
     assert client.get("/admin/accounts/user/add/").status_code == 403
     response = client.post("/admin/accounts/user/add/", {
-        "username": "intruder", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"})
+        "username": "intruder", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
+        "usable_password": "true"})
     assert response.status_code == 403
     assert not User.objects.filter(username="intruder").exists()
 
@@ -319,7 +323,8 @@ def test_new_account_needs_a_free_username_and_a_strong_password(world):
     response = client.post("/admin/accounts/studentprofile/add/",
                            {**base, "new_username": "fresh", "new_password": "12345678"})
     assert response.context["adminform"].form.errors.get("new_password")
-    response = client.post("/admin/accounts/studentprofile/add/", {**base, "new_username": "", "new_password": ""})
+    response = client.post("/admin/accounts/studentprofile/add/",
+                           {**base, "new_username": "", "new_password": ""})
     assert response.context["adminform"].form.errors.get("new_username")
 
 
@@ -413,3 +418,23 @@ def test_teacher_profile_admin_lists_teachers_with_their_tier(world):
     page = admin_client(world.city_admin.user).get("/admin/accounts/teacherprofile/").content.decode()
     assert world.teacher_a.real_name in page and world.teacher_b.real_name in page
     assert TeacherProfile.objects.count() == 2
+
+
+# --- superusers -------------------------------------------------------------------------------
+
+
+def test_superusers_add_bare_accounts_and_grant_privileges(world):
+    root = superuser()
+    client = admin_client(root)
+    response = client.post("/admin/accounts/user/add/", {
+        "username": "operator", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
+        "usable_password": "true"})
+    assert response.status_code == 302
+    operator = User.objects.get(username="operator")
+    page = client.get(user_change_url(operator)).content.decode()
+    assert 'name="is_superuser"' in page
+    response = client.post(user_change_url(operator), user_form(operator, is_staff="on", is_superuser="on"))
+    assert response.status_code == 302
+    operator.refresh_from_db()
+    assert operator.is_staff and operator.is_superuser
+    assert operator.history.latest().history_user == root

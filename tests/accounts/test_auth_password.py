@@ -91,7 +91,8 @@ def test_change_password_over_a_session_keeps_the_session():
     user = UserFactory()
     client = APIClient()
     assert client.login(username=user.username, password=PASSWORD)
-    assert client.post(CHANGE_URL, {"old_password": PASSWORD, "new_password": NEW_PASSWORD}).status_code == 204
+    response = client.post(CHANGE_URL, {"old_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert response.status_code == 204
     assert client.get("/api/v1/me/").status_code == 200
 
 
@@ -110,8 +111,8 @@ def _api_patterns(resolver=None, prefix=""):
         if isinstance(pattern, URLResolver):
             yield from _api_patterns(pattern, route)
         elif isinstance(pattern, URLPattern) and route.startswith("api/v1/"):
-            view_class = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
-            yield route, view_class
+            callback = pattern.callback
+            yield route, getattr(callback, "cls", None) or getattr(callback, "view_class", None)
 
 
 def _holds(permission, wanted) -> bool:

@@ -22,7 +22,7 @@ def _cache_items() -> dict:
         client = cache._cache.get_client(write=False)
         prefix = f"{settings.CACHE_KEY_PREFIX}:"
         return {k.decode(): client.get(k) for k in client.scan_iter(match=f"{prefix}*")}
-    return {key: value for key, value in cache._cache.items()}
+    return dict(cache._cache.items())
 
 
 # --- the API ------------------------------------------------------------------------------------

@@ -87,9 +87,10 @@ def test_teacher_tiers_are_read_only_to_administrators(world):
 def test_history_page_of_a_model_without_historical_records_opens(world):
     SchoolStageFactory()
     assert not hasattr(Subject._meta, "simple_history_manager_attribute")
-    response = admin_client(world.county_admin_a.user).get(f"/admin/regions/subject/{world.math.pk}/history/")
+    client = admin_client(world.county_admin_a.user)
+    response = client.get(f"/admin/regions/subject/{world.math.pk}/history/")
     assert response.status_code == 200
-    response = admin_client(world.county_admin_a.user).get(f"/admin/regions/subject/{world.math.pk}/history/1/")
+    response = client.get(f"/admin/regions/subject/{world.math.pk}/history/1/")
     assert response.status_code == 404
 
 

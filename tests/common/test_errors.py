@@ -51,8 +51,10 @@ def test_unknown_fields_are_reported_with_the_other_field_errors(client_for):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [{"username": ["a"], "password": "b"}, {"username": {"a": 1}, "password": "b"},
-                                  {"username": None, "password": "b"}, {"username": True, "password": "b"}])
+@pytest.mark.parametrize("body", [
+    {"username": ["a"], "password": "b"}, {"username": {"a": 1}, "password": "b"},
+    {"username": None, "password": "b"}, {"username": True, "password": "b"},
+])
 def test_wrong_types_are_a_400_naming_the_field(body):
     error = _error(APIClient().post(TOKEN_URL, body, format="json"), 400)
     assert error["code"] == "invalid"
@@ -83,7 +85,8 @@ def test_unsupported_media_type_is_a_415(content_type):
 @pytest.mark.django_db
 def test_form_encoded_sign_in_works_too():
     user = UserFactory()
-    response = APIClient().post(TOKEN_URL, {"username": user.username, "password": PASSWORD}, format="multipart")
+    response = APIClient().post(TOKEN_URL, {"username": user.username, "password": PASSWORD},
+                                format="multipart")
     assert response.status_code == 200
 
 
@@ -133,8 +136,8 @@ def test_refused_is_a_403_with_the_reason_as_code(client_for):
 
 @pytest.mark.django_db
 def test_a_csrf_failure_is_a_403_in_the_shape():
-    response = APIClient(enforce_csrf_checks=True).post("/api/v1/auth/session/", {"username": "a", "password": "b"},
-                                                        format="json")
+    response = APIClient(enforce_csrf_checks=True).post(
+        "/api/v1/auth/session/", {"username": "a", "password": "b"}, format="json")
     error = _error(response, 403)
     assert error["code"] == "csrf_failed"
     assert "X-CSRFToken" in error["message"]

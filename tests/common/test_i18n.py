@@ -33,7 +33,8 @@ def test_api_errors_speak_the_requested_language_chinese_by_default(headers, mes
     response = _wrong_login(Client(), **headers)
     assert response.status_code == 400
     assert response.json()["error"]["message"] == message
-    assert response["Content-Language"] == ("en" if "en" in headers.get("HTTP_ACCEPT_LANGUAGE", "") else "zh-hans")
+    english = "en" in headers.get("HTTP_ACCEPT_LANGUAGE", "")
+    assert response["Content-Language"] == ("en" if english else "zh-hans")
 
 
 @pytest.mark.django_db
@@ -103,12 +104,12 @@ def _translations(entry) -> list[str]:
     return list(text.values()) if isinstance(text, dict) else [text]
 
 
-# Our own strings (accounts, regions, common, settings, app names, and every model's names,
-# choices and help texts) are translated. Strings of other parts (studio services, service
-# records, imports) carry drafted translations marked fuzzy: not compiled, so those parts speak
-# English until their owners review the drafts (and their tests) and drop the fuzzy flag.
-OWN = re.compile(r"^(platform/(common|config|regions)/|platform/accounts/[^/]+\.py$|([a-z_]+/)+apps\.py$"
-                 r"|platform/[a-z_]+/models(\.py$|/))")
+# Translated: accounts, regions, common, studios, settings, templates, app names and every model's
+# names, choices and help texts. Strings of the other parts (service records, imports) carry
+# drafted translations marked fuzzy: not compiled, so those parts speak English until their
+# owners review the drafts (and their tests, which assert English) and drop the fuzzy flag.
+OWN = re.compile(r"^(platform/(common|config|regions|studios|templates)/|platform/accounts/[^/]+\.py$"
+                 r"|([a-z_]+/)+apps\.py$|platform/[a-z_]+/models(\.py$|/))")
 
 
 def test_our_strings_are_translated_and_every_translation_keeps_its_placeholders():
@@ -122,12 +123,14 @@ def test_our_strings_are_translated_and_every_translation_keeps_its_placeholders
         source = entry.get("msgid_plural", entry["msgid"])
         for text in _translations(entry):
             if text:
-                assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(source)), entry["msgid"]
+                placeholders = sorted(PLACEHOLDER.findall(source))
+                assert sorted(PLACEHOLDER.findall(text)) == placeholders, entry["msgid"]
 
 
 def test_the_compiled_catalogue_matches_the_po_file():
     with open(LOCALE / "django.mo", "rb") as handle:
-        compiled = {key: value for key, value in gettext.GNUTranslations(handle)._catalog.items() if key != ""}
+        catalog = gettext.GNUTranslations(handle)._catalog
+    compiled = {key: value for key, value in catalog.items() if key != ""}
     expected = {}
     for entry in read_po(LOCALE / "django.po"):
         if "fuzzy" in entry.get("flags", []) or not all(_translations(entry)):

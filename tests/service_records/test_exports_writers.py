@@ -122,3 +122,11 @@ def test_xlsx_starts_streaming_before_the_rows_end():
     assert len(produced) < 60000
     rest = b"".join(stream)
     assert rest and len(produced) == 60000
+
+
+def test_xlsx_keeps_spaces_and_line_breaks_of_text():
+    texts = [" leading", "trailing ", "two\nlines", "plain", 42]
+    rows = [(i, text, None, None, None, None) for i, text in enumerate(texts)]
+    sheet = _workbook(xlsx_stream(COLUMNS, rows, title="t")).worksheets[0]
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        " leading", "trailing ", "two\nlines", "plain", "42"]

@@ -181,7 +181,6 @@ def bucket_rows_sql(plan: Plan, *, teachers: tuple[str, list], until) -> tuple[s
     """SELECT teacher_id, leaf_id, bucket, units: the weighed units of each teacher (of the
     ``teachers`` subquery) per leaf and duty bucket (0 for a leaf that is no duty, or counted
     per period), from the events of the period recorded before ``until``."""
-    ev = _table(ServiceEvent)
     params: list = []
     by_profile: dict[tuple, list[int]] = {}
     for leaf in plan.leaves:
@@ -200,30 +199,17 @@ def bucket_rows_sql(plan: Plan, *, teachers: tuple[str, list], until) -> tuple[s
             bucket_whens.append(f"WHEN {_num(duty.pk)} THEN CASE {steps} ELSE {len(own)} END")
             params += [_dt(b) for b in own]
     bucket = f"CASE ik.indicator_id {' '.join(bucket_whens)} ELSE 0 END" if bucket_whens else "0"
-    kinds = _ids(sorted({k for leaf in plan.leaves for k in plan.kinds_of[leaf.pk]}))
-    window = [_dt(plan.start), _dt(plan.end), _dt(until)]
     teacher_sql, teacher_params = teachers
-    # A compensating event carries no quality signals: it is weighed with those of the event it
-    # corrects (the second branch, over corrections only, through their index).
+    events_sql, events_params = _events_sql(plan, until)
     sql = f"""
         SELECT e.teacher_id, ik.indicator_id AS leaf_id, {bucket} AS bucket, SUM({units}) AS units
-        FROM (
-            SELECT e.teacher_id, e.kind_id, e.occurred_at, e.quantity, e.accepted, e.rating
-            FROM {ev} e
-            WHERE e.corrects_id IS NULL AND e.kind_id IN ({kinds})
-              AND e.occurred_at >= %s AND e.occurred_at < %s AND e.recorded_at < %s
-            UNION ALL
-            SELECT c.teacher_id, c.kind_id, c.occurred_at, c.quantity, o.accepted, o.rating
-            FROM {ev} c JOIN {ev} o ON o.id = c.corrects_id
-            WHERE c.corrects_id IS NOT NULL AND c.kind_id IN ({kinds})
-              AND c.occurred_at >= %s AND c.occurred_at < %s AND c.recorded_at < %s
-        ) e
+        FROM ({events_sql}) e
         JOIN {_table(Indicator.event_kinds.through)} ik
           ON ik.serviceeventkind_id = e.kind_id AND ik.indicator_id IN ({_ids(leaf.pk for leaf in plan.leaves)})
         WHERE e.teacher_id IN ({teacher_sql})
         GROUP BY 1, 2, 3
     """  # noqa: S608,E501 - identifiers and numbers only; values are parameters
-    return sql, [*params, *window, *window, *teacher_params]
+    return sql, [*params, *events_params, *teacher_params]
 
 
 def _leaf_cap(leaf: Indicator) -> Decimal | None:
@@ -244,11 +230,11 @@ def leaf_scores_sql(plan: Plan, *, teachers: tuple[str, list], until) -> tuple[s
     credit = " ".join(f"WHEN {_num(leaf.pk)} THEN {_num(leaf.credit_per_unit)}" for leaf in plan.leaves)
     capped_leaves = [(leaf.pk, _leaf_cap(leaf)) for leaf in plan.leaves if _leaf_cap(leaf) is not None]
     cap = (f"CASE x.leaf_id {' '.join(f'WHEN {_num(pk)} THEN {_num(c)}' for pk, c in capped_leaves)} END"
-           if capped_leaves else "NULL")
+           if capped_leaves else "CAST(NULL AS DECIMAL)")
     minimum = " ".join(f"WHEN {_num(d.pk)} THEN {_num(d.required_minimum)}" for d in plan.duties)
-    minimum = f"CASE b.leaf_id {minimum} END" if plan.duties else "NULL"
+    minimum = f"CASE b.leaf_id {minimum} END" if plan.duties else "CAST(NULL AS DECIMAL)"
     expected = " ".join(f"WHEN {_num(d.pk)} THEN {_expected(plan, d)}" for d in plan.duties)
-    expected = f"CASE x.leaf_id {expected} END" if plan.duties else "NULL"
+    expected = f"CASE x.leaf_id {expected} END" if plan.duties else "CAST(NULL AS INTEGER)"
     sql = f"""
         SELECT y.teacher_id, y.leaf_id, y.units,
                CASE WHEN y.raw < 0 THEN 0 WHEN y.cap IS NOT NULL AND y.raw > y.cap THEN y.cap
@@ -270,25 +256,69 @@ def leaf_scores_sql(plan: Plan, *, teachers: tuple[str, list], until) -> tuple[s
     return sql, params
 
 
+def _events_sql(plan: Plan, until) -> tuple[str, list]:
+    """The period's events of the scheme's kinds recorded before ``until``; a compensating event
+    carries no quality signals and takes those of the event it corrects (the second branch,
+    over corrections only, through their index)."""
+    ev = _table(ServiceEvent)
+    kinds = _ids(sorted({k for leaf in plan.leaves for k in plan.kinds_of[leaf.pk]}))
+    window = [_dt(plan.start), _dt(plan.end), _dt(until)]
+    sql = f"""
+            SELECT e.teacher_id, e.kind_id, e.occurred_at, e.quantity, e.accepted, e.rating
+            FROM {ev} e
+            WHERE e.corrects_id IS NULL AND e.kind_id IN ({kinds})
+              AND e.occurred_at >= %s AND e.occurred_at < %s AND e.recorded_at < %s
+            UNION ALL
+            SELECT c.teacher_id, c.kind_id, c.occurred_at, c.quantity, o.accepted, o.rating
+            FROM {ev} c JOIN {ev} o ON o.id = c.corrects_id
+            WHERE c.corrects_id IS NOT NULL AND c.kind_id IN ({kinds})
+              AND c.occurred_at >= %s AND c.occurred_at < %s AND c.recorded_at < %s
+    """  # noqa: S608 - identifiers and numbers only; values are parameters
+    return sql, [*window, *window]
+
+
 def results_select_sql(run: AssessmentRun, plan: Plan) -> tuple[str, list]:
     """SELECT teacher_id, points, duties_met, missed_duties, grade_by_points, grade,
     awards_eligible for every teacher the run assesses (no service: 0 points, duties missed).
 
-    Two aggregation levels only: the (teacher, leaf, bucket) rows are pivoted per teacher into a
-    units column per leaf and a met-buckets column per duty; the leaf points, the tree with its
-    caps, the grade and the consequences are then arithmetic on one row per teacher."""
+    One aggregation, GROUP BY teacher: the events joined to the leaves that count their kind
+    feed one filtered sum per leaf (its units) and one per duty bucket (a month, a term, a
+    year: a range of occurred_at). The leaf points, the tree with its caps, the grade and the
+    consequences are then arithmetic on one row per teacher."""
     teachers = teacher_set_sql(plan, run.region)
     unit = {leaf.pk: f"u{i}" for i, leaf in enumerate(plan.leaves)}
+    aggregates: list[str] = []
+    agg_params: list = []
+    for leaf in plan.leaves:
+        aggregates.append(f"SUM({_weighed(_profile(leaf))}) FILTER (WHERE ik.indicator_id = {_num(leaf.pk)}) "
+                          f"AS {unit[leaf.pk]}")
+    met_checks: dict[int, str] = {}  # duty id -> SQL true when every bucket reaches the minimum
+    for d_index, duty in enumerate(plan.duties):
+        bounds = plan.bucket_bounds[duty.minimum_per]
+        minimum = _num(duty.required_minimum)
+        if not bounds:
+            met_checks[duty.pk] = f"ROUND(COALESCE(q.{unit[duty.pk]}, 0), 2) >= {minimum}"
+            continue
+        checks = []
+        edges = [None, *bounds, None]
+        for k in range(len(bounds) + 1):
+            name = f"d{d_index}_{k}"
+            conditions = [f"ik.indicator_id = {_num(duty.pk)}"]
+            if edges[k] is not None:
+                conditions.append("e.occurred_at >= %s")
+                agg_params.append(_dt(edges[k]))
+            if edges[k + 1] is not None:
+                conditions.append("e.occurred_at < %s")
+                agg_params.append(_dt(edges[k + 1]))
+            aggregates.append(f"SUM({_weighed(_profile(duty))}) FILTER (WHERE {' AND '.join(conditions)}) "
+                              f"AS {name}")
+            checks.append(f"ROUND(COALESCE(q.{name}, 0), 2) >= {minimum}")
+        met_checks[duty.pk] = " AND ".join(checks)
     met = {duty.pk: f"m{i}" for i, duty in enumerate(plan.duties)}
-    # FILTER: each row adds to its own leaf's sum only (not a 0 to every other one).
-    pivots = [f"SUM(b.units) FILTER (WHERE b.leaf_id = {_num(pk)}) AS {name}" for pk, name in unit.items()]
-    pivots += [f"COUNT(*) FILTER (WHERE b.leaf_id = {_num(d.pk)} AND ROUND(b.units, 2) >= "
-               f"{_num(d.required_minimum)}) AS {met[d.pk]}" for d in plan.duties]
-    # per leaf: raw points from the rounded units, clamped at 0 and at the leaf's cap
-    raws = [f"ROUND(ROUND(COALESCE(q.{name}, 0), 2) * {_num(leaf.credit_per_unit)}, 2) AS {name}"
-            for leaf in plan.leaves for name in [unit[leaf.pk]]]
-    flags = [f"CASE WHEN COALESCE(q.{met[d.pk]}, 0) >= {_expected(plan, d)} THEN 1 ELSE 0 END AS {met[d.pk]}"
-             for d in plan.duties]
+    # per leaf: raw points from the rounded units; per duty: 1 when met
+    raws = [f"ROUND(ROUND(COALESCE(q.{unit[leaf.pk]}, 0), 2) * {_num(leaf.credit_per_unit)}, 2) "
+            f"AS {unit[leaf.pk]}" for leaf in plan.leaves]
+    flags = [f"CASE WHEN {met_checks[d.pk]} THEN 1 ELSE 0 END AS {met[d.pk]}" for d in plan.duties]
 
     def leaf_points(leaf: Indicator) -> str:
         raw, cap = f"r.{unit[leaf.pk]}", _leaf_cap(leaf)
@@ -316,12 +346,21 @@ def results_select_sql(run: AssessmentRun, plan: Plan) -> tuple[str, list]:
     else:
         missed_json = "'[]'"
     if plan.leaves:
-        buckets_sql, buckets_params = bucket_rows_sql(plan, teachers=teachers, until=run.computed_at)
-        pivot = (f"LEFT JOIN (SELECT b.teacher_id, {', '.join(pivots)} FROM ({buckets_sql}) b "  # noqa: S608
-                 "GROUP BY b.teacher_id) q ON q.teacher_id = t.teacher_id")
+        events_sql, events_params = _events_sql(plan, run.computed_at)
+        pivot = f"""
+                    LEFT JOIN (
+                        SELECT e.teacher_id, {', '.join(aggregates)}
+                        FROM ({events_sql}) e
+                        JOIN {_table(Indicator.event_kinds.through)} ik
+                          ON ik.serviceeventkind_id = e.kind_id
+                         AND ik.indicator_id IN ({_ids(unit)})
+                        WHERE e.teacher_id IN ({teachers[0]})
+                        GROUP BY e.teacher_id
+                    ) q ON q.teacher_id = t.teacher_id"""  # noqa: S608
+        pivot_params = [*agg_params, *events_params, *teachers[1]]
         columns = ", " + ", ".join([*raws, *flags])
     else:
-        pivot, buckets_params, columns = "", [], ""
+        pivot, pivot_params, columns = "", [], ""
     scheme = plan.scheme
     sql = f"""
         SELECT h.teacher_id, h.total AS points, h.duties_met, h.missed AS missed_duties,
@@ -350,7 +389,7 @@ def results_select_sql(run: AssessmentRun, plan: Plan) -> tuple[str, list]:
             ) g{_fence()}
         ) h
     """  # noqa: S608,E501 - identifiers and numbers only; values are parameters
-    return sql, [*missed_params, *teachers[1], *buckets_params]
+    return sql, [*missed_params, *teachers[1], *pivot_params]
 
 
 # --- statements ------------------------------------------------------------------------------
@@ -363,20 +402,34 @@ def _tune(cursor) -> None:
         cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
 
 
+RESULT_COLUMNS = ("run_id", "teacher_id", "points", "duties_met", "missed_duties", "grade_by_points", "grade",
+                  "awards_eligible")
+
+
 def compute(run: AssessmentRun, plan: Plan) -> int:
-    """Statement: INSERT the run's results from one aggregate; returns the teachers assessed."""
+    """Writes the run's results from one aggregate; returns the number of teachers assessed.
+
+    SQLite: one INSERT ... SELECT. PostgreSQL: the SELECT, then COPY of its rows (one per
+    teacher) into the table, because PostgreSQL never runs an INSERT ... SELECT in parallel and
+    the aggregate over a city's ledger is worth the second core: the same numbers either way."""
     sql, params = results_select_sql(run, plan)
     with connection.cursor() as cursor:
         _tune(cursor)
-        cursor.execute(f"""
-            INSERT INTO {_table(AssessmentResult)}
-                (run_id, teacher_id, points, duties_met, missed_duties, grade_by_points, grade,
-                 awards_eligible)
-            SELECT %s, r.teacher_id, r.points, r.duties_met, {_json('r.missed_duties')},
-                   r.grade_by_points, r.grade, r.awards_eligible
-            FROM ({sql}) r
-        """, [run.pk, *params])  # noqa: S608
-        return cursor.rowcount
+        if connection.vendor != "postgresql":
+            cursor.execute(f"""
+                INSERT INTO {_table(AssessmentResult)} ({', '.join(RESULT_COLUMNS)})
+                SELECT %s, r.teacher_id, r.points, r.duties_met, r.missed_duties, r.grade_by_points,
+                       r.grade, r.awards_eligible
+                FROM ({sql}) r
+            """, [run.pk, *params])  # noqa: S608
+            return cursor.rowcount
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        copy_sql = f"COPY {_table(AssessmentResult)} ({', '.join(RESULT_COLUMNS)}) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row((run.pk, *row))
+        return len(rows)
 
 
 def _run_teachers(run: AssessmentRun) -> tuple[str, list]:

@@ -96,7 +96,8 @@ class ResultExportApi(FileApi):
     """A run's results (teacher, school, county, tier, points, points per A-level indicator,
     grade, duties met, award eligibility) of the teachers at schools in scope, as CSV or XLSX."""
 
-    @extend_schema(parameters=[FORMAT_PARAMETER], responses=FILE_RESPONSES, operation_id="exports_run_results")
+    @extend_schema(parameters=[FORMAT_PARAMETER], responses=FILE_RESPONSES,
+                   operation_id="exports_run_results")
     def get(self, request, pk: int, fmt: str):
         run = selectors.export_run_get(user=request.user, pk=pk)
         # The points per indicator come from the run's drill-down rows, which a computed run
@@ -109,7 +110,8 @@ class ResultExportApi(FileApi):
 class PayoutExportApi(FileApi):
     """The payout list of a final run for the finance office (schools in scope), as CSV or XLSX."""
 
-    @extend_schema(parameters=[FORMAT_PARAMETER], responses=FILE_RESPONSES, operation_id="exports_run_payouts")
+    @extend_schema(parameters=[FORMAT_PARAMETER], responses=FILE_RESPONSES,
+                   operation_id="exports_run_payouts")
     def get(self, request, pk: int, fmt: str):
         run = selectors.export_run_get(user=request.user, pk=pk)
         return table_response(request, selectors.payout_table(user=request.user, run=run), fmt)
