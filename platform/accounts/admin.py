@@ -43,7 +43,9 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.imports.selectors import import_job_list_visible
 from accounts.models import (
@@ -321,6 +323,11 @@ class ProfileAdmin(ScopedAdmin):
         if obj is None:
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, **kwargs)
+
+    @method_decorator(sensitive_post_parameters("new_password"))
+    def add_view(self, request, form_url="", extra_context=None):
+        # The initial password never reaches an error report.
+        return super().add_view(request, form_url, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         return ["user"] if obj is not None else []

@@ -167,6 +167,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "service_records.review.flush_daily_usage",
         "schedule": 300.0,  # seconds
     },
+    # Initial passwords of imported accounts that nobody downloaded within a week.
+    "accounts-import-credentials-purge": {
+        "task": "accounts.import_credentials_purge",
+        "schedule": 3600.0,
+    },
 }
 # Workers log through LOGGING below (JSON in production) instead of Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -89,6 +89,11 @@ def _fence() -> str:
     return " OFFSET 0" if connection.vendor == "postgresql" else " LIMIT -1 OFFSET 0"
 
 
+def _both(column: str) -> str:
+    """A teacher's sum over their own events (q) and compensating events (q2)."""
+    return f"(COALESCE(q.{column}, 0) + COALESCE(q2.{column}, 0))"
+
+
 def _dt(value):
     return connection.ops.adapt_datetimefield_value(value)
 
@@ -167,13 +172,15 @@ def _profile(leaf: Indicator) -> tuple:
     return (leaf.accepted_weight, leaf.low_rating_below, leaf.low_rating_weight)
 
 
-def _weighed(profile: tuple) -> str:
+def _weighed(profile: tuple, signals: str = "e") -> str:
+    """An event's weighed units; ``signals``: the alias whose accepted / rating count (the
+    event's own, or those of the event a correction corrects)."""
     accepted_weight, below, low_weight = profile
     factors = ["e.quantity"]
     if accepted_weight != 1:
-        factors.append(f"CASE WHEN e.accepted THEN {_num(accepted_weight)} ELSE 1 END")
+        factors.append(f"CASE WHEN {signals}.accepted THEN {_num(accepted_weight)} ELSE 1 END")
     if below is not None:
-        factors.append(f"CASE WHEN e.rating < {_num(below)} THEN {_num(low_weight)} ELSE 1 END")
+        factors.append(f"CASE WHEN {signals}.rating < {_num(below)} THEN {_num(low_weight)} ELSE 1 END")
     return " * ".join(factors)
 
 
@@ -281,42 +288,48 @@ def results_select_sql(run: AssessmentRun, plan: Plan) -> tuple[str, list]:
     """SELECT teacher_id, points, duties_met, missed_duties, grade_by_points, grade,
     awards_eligible for every teacher the run assesses (no service: 0 points, duties missed).
 
-    One aggregation, GROUP BY teacher: the events joined to the leaves that count their kind
-    feed one filtered sum per leaf (its units) and one per duty bucket (a month, a term, a
-    year: a range of occurred_at). The leaf points, the tree with its caps, the grade and the
-    consequences are then arithmetic on one row per teacher."""
+    One aggregation of the ledger, GROUP BY teacher: one filtered sum per leaf (the units of the
+    events of its kinds) and one per duty bucket (a month, a term, a year: a range of
+    occurred_at). The leaf points, the tree with its caps, the grade and the consequences are
+    then arithmetic on one row per teacher."""
     teachers = teacher_set_sql(plan, run.region)
     unit = {leaf.pk: f"u{i}" for i, leaf in enumerate(plan.leaves)}
-    aggregates: list[str] = []
-    agg_params: list = []
-    for leaf in plan.leaves:
-        aggregates.append(f"SUM({_weighed(_profile(leaf))}) FILTER (WHERE ik.indicator_id = {_num(leaf.pk)}) "
-                          f"AS {unit[leaf.pk]}")
+    # (column, profile, extra condition SQL, its parameters): summed per teacher, each over the
+    # events of its leaf's kinds that meet the condition (a duty bucket: a range of occurred_at)
+    sums: list[tuple[str, Indicator, list[str], list]] = [
+        (unit[leaf.pk], leaf, [], []) for leaf in plan.leaves]
     met_checks: dict[int, str] = {}  # duty id -> SQL true when every bucket reaches the minimum
     for d_index, duty in enumerate(plan.duties):
         bounds = plan.bucket_bounds[duty.minimum_per]
         minimum = _num(duty.required_minimum)
         if not bounds:
-            met_checks[duty.pk] = f"ROUND(COALESCE(q.{unit[duty.pk]}, 0), 2) >= {minimum}"
+            met_checks[duty.pk] = f"ROUND({_both(unit[duty.pk])}, 2) >= {minimum}"
             continue
         checks = []
         edges = [None, *bounds, None]
         for k in range(len(bounds) + 1):
-            name = f"d{d_index}_{k}"
-            conditions = [f"ik.indicator_id = {_num(duty.pk)}"]
+            name, conditions, params = f"d{d_index}_{k}", [], []
             if edges[k] is not None:
                 conditions.append("e.occurred_at >= %s")
-                agg_params.append(_dt(edges[k]))
+                params.append(_dt(edges[k]))
             if edges[k + 1] is not None:
                 conditions.append("e.occurred_at < %s")
-                agg_params.append(_dt(edges[k + 1]))
-            aggregates.append(f"SUM({_weighed(_profile(duty))}) FILTER (WHERE {' AND '.join(conditions)}) "
-                              f"AS {name}")
-            checks.append(f"ROUND(COALESCE(q.{name}, 0), 2) >= {minimum}")
+                params.append(_dt(edges[k + 1]))
+            sums.append((name, duty, conditions, params))
+            checks.append(f"ROUND({_both(name)}, 2) >= {minimum}")
         met_checks[duty.pk] = " AND ".join(checks)
+
+    def aggregates(signals: str) -> tuple[str, list]:
+        parts, params = [], []
+        for name, leaf, conditions, condition_params in sums:
+            where = " AND ".join([f"e.kind_id IN ({_ids(plan.kinds_of[leaf.pk])})", *conditions])
+            parts.append(f"SUM({_weighed(_profile(leaf), signals)}) FILTER (WHERE {where}) AS {name}")
+            params += condition_params
+        return ", ".join(parts), params
+
     met = {duty.pk: f"m{i}" for i, duty in enumerate(plan.duties)}
     # per leaf: raw points from the rounded units; per duty: 1 when met
-    raws = [f"ROUND(ROUND(COALESCE(q.{unit[leaf.pk]}, 0), 2) * {_num(leaf.credit_per_unit)}, 2) "
+    raws = [f"ROUND(ROUND({_both(unit[leaf.pk])}, 2) * {_num(leaf.credit_per_unit)}, 2) "
             f"AS {unit[leaf.pk]}" for leaf in plan.leaves]
     flags = [f"CASE WHEN {met_checks[d.pk]} THEN 1 ELSE 0 END AS {met[d.pk]}" for d in plan.duties]
 
@@ -346,18 +359,31 @@ def results_select_sql(run: AssessmentRun, plan: Plan) -> tuple[str, list]:
     else:
         missed_json = "'[]'"
     if plan.leaves:
-        events_sql, events_params = _events_sql(plan, run.computed_at)
+        ev = _table(ServiceEvent)
+        kinds = _ids(sorted({k for leaf in plan.leaves for k in plan.kinds_of[leaf.pk]}))
+        own, own_params = aggregates("e")
+        corrected, corrected_params = aggregates("o")
+        window = [_dt(plan.start), _dt(plan.end), _dt(run.computed_at)]
+        # Events straight from the ledger table, one pass; compensating events (which take the
+        # quality signals of the event they correct) in a second, tiny aggregate by their index.
         pivot = f"""
                     LEFT JOIN (
-                        SELECT e.teacher_id, {', '.join(aggregates)}
-                        FROM ({events_sql}) e
-                        JOIN {_table(Indicator.event_kinds.through)} ik
-                          ON ik.serviceeventkind_id = e.kind_id
-                         AND ik.indicator_id IN ({_ids(unit)})
-                        WHERE e.teacher_id IN ({teachers[0]})
+                        SELECT e.teacher_id, {own}
+                        FROM {ev} e
+                        WHERE e.corrects_id IS NULL AND e.kind_id IN ({kinds})
+                          AND e.occurred_at >= %s AND e.occurred_at < %s AND e.recorded_at < %s
+                          AND e.teacher_id IN ({teachers[0]})
                         GROUP BY e.teacher_id
-                    ) q ON q.teacher_id = t.teacher_id"""  # noqa: S608
-        pivot_params = [*agg_params, *events_params, *teachers[1]]
+                    ) q ON q.teacher_id = t.teacher_id
+                    LEFT JOIN (
+                        SELECT e.teacher_id, {corrected}
+                        FROM {ev} e JOIN {ev} o ON o.id = e.corrects_id
+                        WHERE e.corrects_id IS NOT NULL AND e.kind_id IN ({kinds})
+                          AND e.occurred_at >= %s AND e.occurred_at < %s AND e.recorded_at < %s
+                          AND e.teacher_id IN ({teachers[0]})
+                        GROUP BY e.teacher_id
+                    ) q2 ON q2.teacher_id = t.teacher_id"""  # noqa: S608
+        pivot_params = [*own_params, *window, *teachers[1], *corrected_params, *window, *teachers[1]]
         columns = ", " + ", ".join([*raws, *flags])
     else:
         pivot, pivot_params, columns = "", [], ""
