@@ -62,7 +62,7 @@ async def _open(path: str, headers=(ORIGIN,)):
         return communicator, connected, detail
     try:
         first = await communicator.receive_output(timeout=1)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return communicator, True, None
     if first["type"] == "websocket.close":
         return communicator, False, first.get("code")
