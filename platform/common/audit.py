@@ -160,8 +160,8 @@ def audit_index(*, user, model: str | None = None, object_id: int | None = None,
                 since: datetime.datetime | None = None,
                 until: datetime.datetime | None = None) -> QuerySet:
     """The changes ``user`` may see, newest first, as rows of (audit_model, history_id,
-    history_date, history_type, history_user_id, audit_object_id): a queryset the caller paginates, then loads a
-    page of with ``audit_entries``. Filters: one registered model (label, e.g.
+    history_date, history_type, history_user_id, audit_object_id): a queryset the caller
+    paginates, then loads a page of with ``audit_entries``. Filters: one registered model (label, e.g.
     "accounts.teacherprofile"), an object's id, who made the change, the kind of change
     ("created", "changed", "deleted") and a time range [since, until)."""
     from accounts.selectors import user_is_admin

@@ -20,7 +20,8 @@ window of about --small events and for the whole year, each in a fresh process, 
 
 Baselines in the same run, on the same rows: PostgreSQL ``COPY (the export's own query) TO
 STDOUT WITH CSV`` through psycopg (on SQLite: the same SELECT read by a bare sqlite3 cursor and
-written with ``csv.writer``), and, at the small size only, openpyxl's write-only mode saving the
+written with ``csv.writer``); the same without ORDER BY (the floor: the rows in whatever order
+is cheapest); and, at the small size only, openpyxl's write-only mode saving the
 same rows to a temporary file (the approach the XLSX writer replaces). Prints a table with the
 ratio of each export to the baseline and the memory growth from the small to the whole export;
 record them in docs/performance.md. The PostgreSQL database named in DATABASE_URL must start
@@ -86,6 +87,16 @@ def _prepare_postgres(url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def reuse() -> dict:
+    """The data a previous run built (same DATABASE_URL)."""
+    import django
+
+    django.setup()
+    from accounts.models import User
+
+    return {"admin": User.objects.get(username="bench_city_admin").pk, "seconds": 0.0}
 
 
 def build(teachers: int, events: int) -> dict:
@@ -200,7 +211,7 @@ def _download(client, fmt: str, until: str) -> tuple[int, float, float]:
     return size, first or 0.0, time.perf_counter() - started
 
 
-def _evidence_sql(admin_id: int, until: str) -> str:
+def _evidence_sql(admin_id: int, until: str, *, ordered: bool = True) -> str:
     import datetime
 
     from django.db import connection
@@ -211,19 +222,22 @@ def _evidence_sql(admin_id: int, until: str) -> str:
     admin = User.objects.get(pk=admin_id)
     values = evidence_values(user=admin, start=datetime.date.fromisoformat(YEAR_START),
                              end=datetime.date.fromisoformat(until))
+    if not ordered:
+        values = values.order_by()
     sql, params = values.query.sql_with_params()
     return connection.ops.compose_sql(sql, params) if connection.vendor == "postgresql" else (sql, params)
 
 
-def _baseline(admin_id: int, until: str) -> tuple[int, float, float]:
+def _baseline(admin_id: int, until: str, *, ordered: bool = True) -> tuple[int, float, float]:
     """The same rows without Django: COPY ... TO STDOUT WITH CSV (PostgreSQL), or a bare
-    sqlite3 cursor and csv.writer."""
+    sqlite3 cursor and csv.writer; ``ordered`` False: in whatever order the database finds
+    them cheapest (a lower bound)."""
     import csv
     import datetime
 
     from django.db import connection
 
-    query = _evidence_sql(admin_id, until)
+    query = _evidence_sql(admin_id, until, ordered=ordered)
     started = time.perf_counter()
     size, first = 0, None
     if connection.vendor == "postgresql":
@@ -304,8 +318,8 @@ def child(spec: dict) -> dict:
     traced = None
     if spec.get("tracemalloc"):
         tracemalloc.start()
-    if spec["what"] == "baseline":
-        size, first, seconds = _baseline(spec["admin"], spec["until"])
+    if spec["what"] in ("baseline", "unordered"):
+        size, first, seconds = _baseline(spec["admin"], spec["until"], ordered=spec["what"] == "baseline")
     elif spec["what"] == "openpyxl":
         size, first, seconds = _openpyxl(spec["admin"], spec["until"])
     else:
@@ -340,6 +354,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000, help="events in the small window")
     parser.add_argument("--teachers", type=int, default=89_000)
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the data a previous run built (give the same --events)")
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each (median reported)")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -350,10 +366,13 @@ def main() -> None:
 
     import datetime
 
-    print(f"building {args.teachers:,} teachers and {args.events:,} events on "
-          f"{os.environ['DATABASE_URL'].split('://')[0]} ...", flush=True)
-    built = build(args.teachers, args.events)
-    print(f"built in {built['seconds']:.0f} s", flush=True)
+    if args.reuse:
+        built = reuse()
+    else:
+        print(f"building {args.teachers:,} teachers and {args.events:,} events on "
+              f"{os.environ['DATABASE_URL'].split('://')[0]} ...", flush=True)
+        built = build(args.teachers, args.events)
+        print(f"built in {built['seconds']:.0f} s", flush=True)
     small_days = max(1, round(365 * args.small / args.events))
     windows = {"small": (datetime.date(2025, 1, 1) + datetime.timedelta(days=small_days - 1)).isoformat(),
                "whole": "2025-12-31"}
@@ -363,7 +382,7 @@ def main() -> None:
         # Rounds interleave the measurements, so that a burst of load on a shared machine
         # hits them alike; the median of each is reported.
         for name, until in windows.items():
-            whats = ["baseline", "csv", "xlsx"]
+            whats = ["unordered", "baseline", "csv", "xlsx"]
             if name == "small" and round_number == 1:
                 whats.append("openpyxl")  # slow: once
             for what in whats:
@@ -382,17 +401,19 @@ def main() -> None:
                         "rss_peak": max(m["rss_peak"] for m in measured)})
 
     base = {r["window"]: r["seconds"] for r in results if r["what"] == "baseline"}
+    floor = {r["window"]: r["seconds"] for r in results if r["what"] == "unordered"}
     label = "COPY TO STDOUT" if os.environ["DATABASE_URL"].startswith("postgres") else "sqlite3 + csv"
     print()
     print(f"{'rows':>9}  {'export':<22} {'seconds':>8} {'rows/s':>9} {'1st byte':>8} {'MB out':>7} "
-          f"{'peak RSS':>8} {'growth':>7} {'traced':>7} {'× base':>7}")
+          f"{'peak RSS':>8} {'growth':>7} {'traced':>7} {'× base':>7} {'× floor':>7}")
     for r in results:
-        name = {"baseline": label, "csv": "CSV (API, streamed)", "xlsx": "XLSX (API, streamed)",
-                "openpyxl": "openpyxl write-only"}[r["what"]]
+        name = {"baseline": label, "unordered": f"{label}, unordered", "csv": "CSV (API, streamed)",
+                "xlsx": "XLSX (API, streamed)", "openpyxl": "openpyxl write-only"}[r["what"]]
         traced = f"{r['traced']:7.1f}" if r["traced"] is not None else "      -"
         print(f"{r['rows']:>9,}  {name:<22} {r['seconds']:8.1f} {r['rows'] / r['seconds']:9,.0f} "
               f"{r['first']:8.2f} {r['bytes'] / 2**20:7.1f} {r['rss_peak']:8.0f} "
-              f"{r['growth']:7.1f} {traced} {r['seconds'] / base[r['window']]:7.2f}")
+              f"{r['growth']:7.1f} {traced} {r['seconds'] / base[r['window']]:7.2f} "
+              f"{r['seconds'] / floor[r['window']]:7.2f}")
     print()
     for what in ("csv", "xlsx"):
         small = next(r for r in results if r["window"] == "small" and r["what"] == what)

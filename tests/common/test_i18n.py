@@ -145,9 +145,10 @@ def test_the_compiled_catalogue_matches_the_po_file():
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
 def test_every_string_of_accounts_regions_and_common_is_in_the_catalogue():
     platform_dir = Path(settings.PLATFORM_DIR)
+    # accounts/imports/ is left out: its strings are drafts still (fuzzy), see the README.
     sources = sorted(
         str(path) for app in ("accounts", "regions", "common") for path in (platform_dir / app).rglob("*.py")
-        if "migrations" not in path.parts
+        if "migrations" not in path.parts and "imports" not in path.parts
     )
     keywords = ["gettext", "gettext_lazy", "gettext_noop", "_", "ngettext:1,2", "ngettext_lazy:1,2",
                 "pgettext:1c,2", "pgettext_lazy:1c,2"]

@@ -6,30 +6,28 @@ snapshot time** (``run.computed_at``): only events with ``recorded_at`` before i
 ledger is append-only and ``recorded_at`` is part of each event's hash, so the same numbers can
 be derived again at any later time, however much the ledger has grown since.
 
-The statements share one aggregate over the ledger (``leaf_scores_sql``):
+**compute** (``results_select_sql``) is one aggregation of the ledger, GROUP BY teacher: for each
+leaf, the sum of the weighed units (accepted / low-rated) of the events of its kinds in the
+period, and for each duty bucket (a month, a term, a year) the same sum over that range of
+``occurred_at`` (``SUM(...) FILTER (WHERE ...)``). Compensating events take the quality signals
+of the event they correct, through a second, tiny aggregate over corrections only. The assessed
+teachers (three-tier teachers of the region's schools, or the scheme's tiers) are left-joined to
+it, and the rest is arithmetic on one row per teacher: leaf points = units × credit capped by
+``cap_per_period`` and ``max_points``, the tree summed bottom-up with each ancestor's
+``max_points`` as a cap, the grade by the thresholds, the consequences of missed duties
+(``grade_down``: one level lower, once; ``no_awards``: not eligible for awards). PostgreSQL runs
+that SELECT in parallel and its rows are written with COPY; SQLite runs one INSERT ... SELECT.
 
-- events of the assessed teachers in the period (a compensating event weighed with the quality
-  signals of the event it corrects, through a small second branch over corrections only),
-  joined to the leaves that count their kind, weighed (accepted / low-rated), grouped by
-  (teacher, leaf, duty bucket);
-- then per (teacher, leaf): units, the buckets whose units reach the leaf's minimum, points =
-  units × credit capped by the leaf's ``cap_per_period`` and ``max_points``.
+**materialize** (``leaf_scores_sql``; at finalization, after a compute commits, or on demand) is
+one ``INSERT INTO indicatorscore ... SELECT`` of the drill-down rows: per teacher, leaf and duty
+bucket, then per teacher and leaf (units, points, capped, minimum met). ``verify`` recomputes the
+results and counts the ones that differ from those stored (0 unless a recording that started
+before the snapshot committed after it: then the run must be computed again).
+``teacher_leaf_scores`` derives one teacher's drill-down without writing anything.
 
-**compute** is one ``INSERT INTO result ... SELECT``: the assessed teachers (three-tier teachers
-of the region's schools, or the scheme's tiers) left-joined to that aggregate pivoted per
-teacher (a column per leaf), summing the tree bottom-up with each ancestor's ``max_points`` as a
-cap, grading by the thresholds and applying the consequences of missed duties (``grade_down``:
-one level lower, once; ``no_awards``: not eligible for awards).
-
-**materialize** (at finalization, or on demand) is one ``INSERT INTO indicatorscore ... SELECT``
-of the same aggregate: the drill-down rows of every result. ``verify`` recomputes the results
-and counts the ones that differ from those stored (0 unless a recording that started before the
-snapshot committed after it: then the run must be computed again). For a run that is not
-materialized, ``teacher_leaf_scores`` derives one teacher's drill-down on demand.
-
-Why scores are not written at compute time: for a city (89,000 teachers, 2 million events) they
-are ~725,000 rows, each with four index entries and two foreign-key checks at commit; writing
-them costs several times the aggregate itself (docs/performance.md, "Assessment").
+Why the drill-down rows are not written by compute itself: for a city (89,000 teachers, 2
+million events) they are ~725,000 rows, each with four index entries and two foreign-key checks
+at commit, which costs several times the aggregate (docs/performance.md, "Assessment").
 
 Numbers: PostgreSQL computes in exact ``numeric``; SQLite stores decimals as doubles, so every
 stored or compared figure is ``ROUND``-ed to two places first.

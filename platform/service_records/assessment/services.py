@@ -326,13 +326,14 @@ def _late_events_exist(run: AssessmentRun) -> bool:
 def assessment_run_finalize(*, run: AssessmentRun, actor) -> AssessmentRun:
     """Makes ``run`` the final snapshot of its scheme's period: status final, other computed
     runs of the scheme superseded, the drill-down rows written (IndicatorScore), incentive
-    outcomes created. From then on the period is
-    frozen (``selectors.period_is_frozen``) and no run of the scheme is computed again.
+    outcomes created. From then on the period is frozen (``selectors.period_is_frozen``) and
+    no run of the scheme is computed again.
 
     Refused: an actor whose scope does not hold the scheme's region (teachers and school
     administrators never finalize), a run over part of the region, a run that is not the
-    scheme's current computation, and a run missing events recorded for the period since it
-    was computed (compute again, then finalize)."""
+    scheme's current computation, and a run that does not hold all the period's service:
+    events recorded for the period since its snapshot, or results a recomputation from the
+    ledger does not reproduce (compute again, then finalize)."""
     scheme = AssessmentScheme.objects.select_for_update().select_related("region").get(pk=run.scheme_id)
     if actor is None or not actor.is_authenticated:
         raise Forbidden(_("Only an administrator finalizes an assessment."))
