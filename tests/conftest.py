@@ -23,6 +23,22 @@ def _isolated_cache():
     _clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _default_event_kinds(request):
+    """A transactional test flushes the database, data migrations' rows included; put the
+    default service event kinds back for every test that uses the database."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if marker is None and not {"db", "transactional_db"} & set(names):
+        return
+    transactional = "transactional_db" in names or "live_server" in names or bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from service_records.kinds import ensure_default_kinds
+
+    ensure_default_kinds()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -16,8 +16,8 @@ from tests.browser import browser  # noqa: F401 - fixture
 from tests.factories import build_world
 from tests.service_records.assessment_support import duty, leaf, node, published_scheme, record
 
-# serialized_rollback: the event kinds a data migration made survive the flush after each test.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# (The default event kinds come back after each flush: tests/conftest.py _default_event_kinds.)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BARS = """selector => Array.from(document.querySelectorAll(selector)).map(
     bar => [bar.dataset.category, Number(bar.getAttribute('height')), Number(bar.dataset.value)])"""

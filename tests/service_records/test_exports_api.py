@@ -223,7 +223,7 @@ def test_evidence_names_the_object_it_is_evidence_of(world, as_user):
         (str(event.pk), "regions.school", str(world.school_a.pk))]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 async def test_under_asgi_the_file_streams_chunk_by_chunk(settings):
     """Under ASGI (the development server) the export is an async iterator pulled one chunk
     at a time, not a list Django would build first."""

@@ -9,8 +9,9 @@ be derived again at any later time, however much the ledger has grown since.
 **compute** (``results_select_sql``) is one aggregation of the ledger, GROUP BY teacher: for each
 leaf, the sum of the weighed units (accepted / low-rated) of the events of its kinds in the
 period, and for each duty bucket (a month, a term, a year) the same sum over that range of
-``occurred_at`` (``SUM(...) FILTER (WHERE ...)``). Compensating events take the quality signals
-of the event they correct, through a second, tiny aggregate over corrections only. The assessed
+``occurred_at`` (``SUM(...) FILTER (WHERE ...)``). A compensating event takes the quality
+signals of the event it corrects (``_events_sql``: a second, tiny branch over corrections,
+through their index). No join to the leaves: a leaf's sum filters on its kinds. The assessed
 teachers (three-tier teachers of the region's schools, or the scheme's tiers) are left-joined to
 it, and the rest is arithmetic on one row per teacher: leaf points = units × credit capped by
 ``cap_per_period`` and ``max_points``, the tree summed bottom-up with each ancestor's
@@ -88,8 +89,8 @@ def _fence() -> str:
 
 
 def _both(column: str) -> str:
-    """A teacher's sum over their own events (q) and compensating events (q2)."""
-    return f"(COALESCE(q.{column}, 0) + COALESCE(q2.{column}, 0))"
+    """A teacher's sum (none when the teacher has no such event)."""
+    return f"COALESCE(q.{column}, 0)"
 
 
 def _dt(value):
@@ -170,15 +171,14 @@ def _profile(leaf: Indicator) -> tuple:
     return (leaf.accepted_weight, leaf.low_rating_below, leaf.low_rating_weight)
 
 
-def _weighed(profile: tuple, signals: str = "e") -> str:
-    """An event's weighed units; ``signals``: the alias whose accepted / rating count (the
-    event's own, or those of the event a correction corrects)."""
+def _weighed(profile: tuple) -> str:
+    """An event's weighed units (``e``: a row of ``_events_sql``)."""
     accepted_weight, below, low_weight = profile
     factors = ["e.quantity"]
     if accepted_weight != 1:
-        factors.append(f"CASE WHEN {signals}.accepted THEN {_num(accepted_weight)} ELSE 1 END")
+        factors.append(f"CASE WHEN e.accepted THEN {_num(accepted_weight)} ELSE 1 END")
     if below is not None:
-        factors.append(f"CASE WHEN {signals}.rating < {_num(below)} THEN {_num(low_weight)} ELSE 1 END")
+        factors.append(f"CASE WHEN e.rating < {_num(below)} THEN {_num(low_weight)} ELSE 1 END")
     return " * ".join(factors)
 
 
@@ -317,11 +317,11 @@ def results_select_sql(run: AssessmentRun, plan: Plan) -> tuple[str, list]:
             checks.append(f"ROUND({_both(name)}, 2) >= {minimum}")
         met_checks[duty.pk] = " AND ".join(checks)
 
-    def aggregates(signals: str) -> tuple[str, list]:
+    def aggregates() -> tuple[str, list]:
         parts, params = [], []
         for name, leaf, conditions, condition_params in sums:
             where = " AND ".join([f"e.kind_id IN ({_ids(plan.kinds_of[leaf.pk])})", *conditions])
-            parts.append(f"SUM({_weighed(_profile(leaf), signals)}) FILTER (WHERE {where}) AS {name}")
+            parts.append(f"SUM({_weighed(_profile(leaf))}) FILTER (WHERE {where}) AS {name}")
             params += condition_params
         return ", ".join(parts), params
 
@@ -357,31 +357,16 @@ def results_select_sql(run: AssessmentRun, plan: Plan) -> tuple[str, list]:
     else:
         missed_json = "'[]'"
     if plan.leaves:
-        ev = _table(ServiceEvent)
-        kinds = _ids(sorted({k for leaf in plan.leaves for k in plan.kinds_of[leaf.pk]}))
-        own, own_params = aggregates("e")
-        corrected, corrected_params = aggregates("o")
-        window = [_dt(plan.start), _dt(plan.end), _dt(run.computed_at)]
-        # Events straight from the ledger table, one pass; compensating events (which take the
-        # quality signals of the event they correct) in a second, tiny aggregate by their index.
+        own, own_params = aggregates()
+        events_sql, events_params = _events_sql(plan, run.computed_at)
         pivot = f"""
                     LEFT JOIN (
                         SELECT e.teacher_id, {own}
-                        FROM {ev} e
-                        WHERE e.corrects_id IS NULL AND e.kind_id IN ({kinds})
-                          AND e.occurred_at >= %s AND e.occurred_at < %s AND e.recorded_at < %s
-                          AND e.teacher_id IN ({teachers[0]})
+                        FROM ({events_sql}) e
+                        WHERE e.teacher_id IN ({teachers[0]})
                         GROUP BY e.teacher_id
-                    ) q ON q.teacher_id = t.teacher_id
-                    LEFT JOIN (
-                        SELECT e.teacher_id, {corrected}
-                        FROM {ev} e JOIN {ev} o ON o.id = e.corrects_id
-                        WHERE e.corrects_id IS NOT NULL AND e.kind_id IN ({kinds})
-                          AND e.occurred_at >= %s AND e.occurred_at < %s AND e.recorded_at < %s
-                          AND e.teacher_id IN ({teachers[0]})
-                        GROUP BY e.teacher_id
-                    ) q2 ON q2.teacher_id = t.teacher_id"""  # noqa: S608
-        pivot_params = [*own_params, *window, *teachers[1], *corrected_params, *window, *teachers[1]]
+                    ) q ON q.teacher_id = t.teacher_id"""  # noqa: S608
+        pivot_params = [*own_params, *events_params, *teachers[1]]
         columns = ", " + ", ".join([*raws, *flags])
     else:
         pivot, pivot_params, columns = "", [], ""
