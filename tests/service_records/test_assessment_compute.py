@@ -408,7 +408,8 @@ def test_a_draft_or_retired_scheme_is_not_computed(world):
 
 # --- drill-down rows: derived, materialized, verified ----------------------------------------
 
-def test_finalizing_writes_the_drill_down_rows_the_run_derived(world):
+def test_finalizing_writes_the_drill_down_rows_the_run_derived(world, eager_tasks,
+                                                               django_capture_on_commit_callbacks):
     scheme = research_scheme(world.city)
     for n, t in enumerate([world.teacher_a, world.teacher_b]):
         record(t, "answer_given", at(2026, 2, 1), quantity=2 + n)
@@ -423,7 +424,8 @@ def test_finalizing_writes_the_drill_down_rows_the_run_derived(world):
         assessment_run_finalize(run=run, actor=world.city_admin.user)
     run = assessment_run_compute(scheme=scheme, materialize=False)
     derived = snapshot(run)
-    assessment_run_finalize(run=run, actor=world.city_admin.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_run_finalize(run=run, actor=world.city_admin.user)
 
     stored = IndicatorScore.objects.filter(result__run=run)
     assert stored.count() == 4

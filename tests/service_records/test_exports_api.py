@@ -155,7 +155,8 @@ def test_results_export_has_points_per_a_level_indicator(world, run, as_user):
         _results_url(run, "xlsx"))))}
     a, b = rows[world.teacher_a.user_id], rows[world.teacher_b.user_id]
     assert (a["points"], a["A1 指标A1"], a["A2 指标A2"]) == (21, 12, 9)
-    assert a["grade by points"] == "excellent" and a["assessment grade"] == "qualified"  # missed duty: one down
+    # a missed duty drops the grade one level
+    assert a["grade by points"] == "excellent" and a["assessment grade"] == "qualified"
     assert a["duties met"] is False and a["eligible for awards"] is False
     assert a["missed duties"] == "B2 指标B2"
     assert (b["points"], b["A1 指标A1"], b["A2 指标A2"], b["assessment grade"]) == (3, 3, 0, "qualified")
@@ -197,7 +198,8 @@ def test_payout_list_export_of_a_final_run(world, run, as_user):
     assessment_run_finalize(run=final_run, actor=world.city_admin.user)
     url = f"/api/v1/exports/runs/{final_run.pk}/payouts.xlsx"
     rows = as_dicts(xlsx_rows(as_user(world.city_admin).get(url)))
-    assert [(r["teacher id"], r["role"], r["studio"], r["amount (CNY)"], r["assessment grade"]) for r in rows] == [
+    assert [(r["teacher id"], r["role"], r["studio"], r["amount (CNY)"], r["assessment grade"])
+            for r in rows] == [
         (world.teacher_b.user_id, "studio host", studio.name, 10000, "qualified")]
     assert "主持人劳务补贴" in rows[0]["explanation"] or rows[0]["rule"] == "主持人劳务补贴"
     csv_data = as_dicts(csv_rows(as_user(world.county_admin_b).get(url.replace(".xlsx", ".csv"))))
@@ -241,7 +243,8 @@ async def test_under_asgi_the_file_streams_chunk_by_chunk(settings):
     world = await sync_to_async(seed)()
     client = AsyncClient()
     await client.aforce_login(world.county_admin_a.user)
-    response = await client.get(f"{EVIDENCE}.csv", {"occurred_from": "2026-02-01", "occurred_to": "2026-02-28"})
+    response = await client.get(f"{EVIDENCE}.csv",
+                                {"occurred_from": "2026-02-01", "occurred_to": "2026-02-28"})
     assert response.status_code == 200 and response.is_async
     data = b"".join([chunk async for chunk in response.streaming_content])
     assert data.startswith("\ufeff".encode()) and data.count(b"\r\n") == 29

@@ -307,9 +307,7 @@ def assessment_run_compute(*, scheme: AssessmentScheme, region: Region | None = 
         run.teacher_count = engine.compute(run, plan)
         run.save(update_fields=["teacher_count", "computed_at"])
         if materialize:
-            from service_records.assessment.tasks import assessment_run_materialize_task
-
-            transaction.on_commit(lambda: assessment_run_materialize_task.delay(run.pk))
+            _enqueue_materialize(run)
         return run
 
 
@@ -325,9 +323,10 @@ def _late_events_exist(run: AssessmentRun) -> bool:
 @transaction.atomic
 def assessment_run_finalize(*, run: AssessmentRun, actor) -> AssessmentRun:
     """Makes ``run`` the final snapshot of its scheme's period: status final, other computed
-    runs of the scheme superseded, the drill-down rows written (IndicatorScore), incentive
-    outcomes created. From then on the period is frozen (``selectors.period_is_frozen``) and
-    no run of the scheme is computed again.
+    runs of the scheme superseded, incentive outcomes created, and its drill-down rows
+    (IndicatorScore) written after commit by a Celery task when they are not yet (derived until
+    then: the same numbers). From then on the period is frozen (``selectors.period_is_frozen``)
+    and no run of the scheme is computed again.
 
     Refused: an actor whose scope does not hold the scheme's region (teachers and school
     administrators never finalize), a run over part of the region, a run that is not the
@@ -353,11 +352,9 @@ def assessment_run_finalize(*, run: AssessmentRun, actor) -> AssessmentRun:
     if _late_events_exist(run):
         raise Conflict(_("Service in this period was recorded after the run was computed; compute "
                          "again and finalize the new run."), code="run_stale")
-    plan = engine.plan_for(scheme)
-    if engine.verify(run, plan):  # a recording in flight when the run was computed, seen since
+    if engine.verify(run, engine.plan_for(scheme)):  # a recording in flight at the snapshot, seen since
         raise Conflict(_("The ledger this run was computed from changed while it was computed; compute "
                          "again and finalize the new run."), code="run_stale")
-    _materialize(run, plan)
     scheme.runs.filter(status=AssessmentRun.Status.COMPUTED).exclude(pk=run.pk).update(
         status=AssessmentRun.Status.SUPERSEDED)
     run.status = AssessmentRun.Status.FINAL
@@ -370,7 +367,14 @@ def assessment_run_finalize(*, run: AssessmentRun, actor) -> AssessmentRun:
         raise Conflict(_("Another run of this scheme is already final; the period is frozen."),
                        code="period_frozen") from exc
     incentive_outcomes_create(run=run)
+    _enqueue_materialize(run)
     return run
+
+
+def _enqueue_materialize(run: AssessmentRun) -> None:
+    from service_records.assessment.tasks import assessment_run_materialize_task
+
+    transaction.on_commit(lambda: assessment_run_materialize_task.delay(run.pk))
 
 
 def _materialize(run: AssessmentRun, plan) -> int:
@@ -383,8 +387,8 @@ def _materialize(run: AssessmentRun, plan) -> int:
 def assessment_run_materialize(*, run: AssessmentRun, actor=None) -> int:
     """Writes the drill-down rows (IndicatorScore) of every result of ``run``, derived from the
     ledger as recorded before the run's snapshot time, so they match its results exactly. A
-    final run has them (finalizing writes them); a computed run gets them on demand (an export
-    of the whole run, say). Idempotent; returns the rows written."""
+    Celery task does it after a run is computed or finalized; call it to be sure they are there
+    (before exporting a whole run, say). Idempotent; returns the rows written."""
     if actor is not None:
         access_manage_region(actor, run.region)
     run = AssessmentRun.objects.select_for_update().select_related("scheme", "region").get(pk=run.pk)
