@@ -150,6 +150,10 @@ def seed_demo() -> dict[str, int]:
 
     seed_demo_studios(rng=rng)
 
+    from service_records.assessment.demo_schemes import seed_demo_schemes
+
+    seed_demo_schemes()
+
     return {
         "counties": len(counties), "schools": len(schools),
         "teachers": TeacherProfile.objects.count(), "students": StudentProfile.objects.count(),
