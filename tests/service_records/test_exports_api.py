@@ -230,6 +230,7 @@ async def test_under_asgi_the_file_streams_chunk_by_chunk(settings):
     """Under ASGI (the development server) the export is an async iterator pulled one chunk
     at a time, not a list Django would build first."""
     from asgiref.sync import sync_to_async
+    from django.db import connections
     from django.test import AsyncClient
 
     from tests.factories import build_world
@@ -242,9 +243,12 @@ async def test_under_asgi_the_file_streams_chunk_by_chunk(settings):
 
     world = await sync_to_async(seed)()
     client = AsyncClient()
-    await client.aforce_login(world.county_admin_a.user)
-    response = await client.get(f"{EVIDENCE}.csv",
-                                {"occurred_from": "2026-02-01", "occurred_to": "2026-02-28"})
-    assert response.status_code == 200 and response.is_async
-    data = b"".join([chunk async for chunk in response.streaming_content])
-    assert data.startswith("\ufeff".encode()) and data.count(b"\r\n") == 29
+    try:
+        await client.aforce_login(world.county_admin_a.user)
+        response = await client.get(f"{EVIDENCE}.csv",
+                                    {"occurred_from": "2026-02-01", "occurred_to": "2026-02-28"})
+        assert response.status_code == 200 and response.is_async
+        data = b"".join([chunk async for chunk in response.streaming_content])
+        assert data.startswith("\ufeff".encode()) and data.count(b"\r\n") == 29
+    finally:  # the sync thread's database connection, or the test database cannot be dropped
+        await sync_to_async(connections.close_all)()
