@@ -37,7 +37,7 @@ def test_no_first_party_package_is_named_like_a_stdlib_module():
 
 
 def test_every_app_is_importable_from_its_source_root():
-    for app in ["config", "accounts", "regions", "studios", "service_records", "common",
+    for app in ["config", "accounts", "regions", "studios", "service_records", "common", "notifications",
                 "courses", "live", "qa", "question_bank", "search"]:
         module = importlib.import_module(app)
         assert Path(module.__file__).resolve().is_relative_to(ROOT)

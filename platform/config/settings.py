@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "accounts",
     "studios",
     "service_records",
+    "notifications",
     # first-party: feature apps at the repository root
     "courses",
     "live",
