@@ -12,11 +12,26 @@ control and interaction plane (live/ runs the room). States move only through
 
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+
+def _resource_upload_path(instance, filename: str) -> str:
+    # A random name: the original one (kept in original_name) may carry a person's name, and
+    # media may be served by a plain file server; the suffix stays for content-type guessing.
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"resources/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{suffix}"
+
+
+def _cover_upload_path(instance, filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"courses/covers/{uuid.uuid4().hex}{suffix}"
 
 
 class Course(models.Model):
@@ -52,7 +67,7 @@ class Course(models.Model):
                                   default=Visibility.CITY)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT,
                               db_index=True)
-    cover = models.FileField(_("cover image"), upload_to="courses/covers/%Y/%m/", blank=True)
+    cover = models.FileField(_("cover image"), upload_to=_cover_upload_path, blank=True, max_length=255)
     enrolment_open = models.BooleanField(_("open for enrolment"), default=True)
     capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True,
                                            help_text=_("Most enrolled at once; empty means no limit."))
@@ -149,6 +164,11 @@ class Lecture(models.Model):
             models.CheckConstraint(name="lecture_ends_after_start", condition=Q(ends_at__gt=F("starts_at")),
                                    violation_error_message=_("A lecture must end after it starts.")),
         ]
+        indexes = [
+            models.Index(fields=["state", "starts_at"], name="lecture_due_reminders",
+                         condition=Q(reminded_at__isnull=True)),
+            models.Index(fields=["course", "starts_at"], name="lecture_course_start"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -181,3 +201,83 @@ class LectureStaff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.teacher} · {self.get_role_display()} · {self.lecture}"
+
+
+class Resource(models.Model):
+    """A teaching resource (slides, a handout, a worksheet) attached to a lecture or to a studio.
+
+    Quality review (seed 002): a member of the studio (or the lecture's staff) submits it; the
+    studio's host or an administrator in scope approves it (published) or returns it with a
+    comment; nobody reviews their own submission. Approval records ``resource_published`` in
+    the submitter's service record."""
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", _("submitted")
+        APPROVED = "approved", _("approved (published)")
+        RETURNED = "returned", _("returned")
+
+    lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="resources", verbose_name=_("lecture"))
+    studio = models.ForeignKey("studios.Studio", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="resources", verbose_name=_("studio"))
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    file = models.FileField(_("file"), upload_to=_resource_upload_path, max_length=255)
+    original_name = models.CharField(_("original file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=128)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.SUBMITTED)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="submitted_resources", verbose_name=_("submitted by"))
+    submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="+", verbose_name=_("reviewed by"))
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_comment = models.TextField(_("review comment"), blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("resource")
+        verbose_name_plural = _("resources")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="resource_on_lecture_or_studio",
+                condition=(Q(lecture__isnull=False, studio__isnull=True)
+                           | Q(lecture__isnull=True, studio__isnull=False)),
+                violation_error_message=_("A resource belongs to a lecture or to a studio, not both."),
+            ),
+            models.CheckConstraint(
+                name="resource_published_iff_approved",
+                condition=(Q(state="approved", published_at__isnull=False)
+                           | (~Q(state="approved") & Q(published_at__isnull=True))),
+                violation_error_message=_("An approved resource has its publication time, others none."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["studio", "state"], name="resource_studio_state"),
+            models.Index(fields=["lecture", "state"], name="resource_lecture_state"),
+            models.Index(fields=["state", "published_at"], name="resource_published"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CalendarFeed(models.Model):
+    """A user's personal iCalendar feed address (``/calendar/<token>.ics``). The token is the only
+    credential of the feed (calendar apps cannot sign in), so it can be rotated (a new address,
+    the old one stops working) or revoked."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="calendar_feed", verbose_name=_("user"))
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user}"

@@ -1,9 +1,11 @@
 """Factories for every model the tests build (factory-boy). Shared by all test packages."""
 
+import datetime
 from types import SimpleNamespace
 
 import factory
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from accounts.models import (
     AdministratorProfile,
@@ -171,3 +173,51 @@ def build_world() -> SimpleNamespace:
     w.city_admin = AdminFactory(level="city", region=city, school=None)
     w.other_city_admin = AdminFactory(level="city", region=other_city, school=None)
     return w
+
+
+# --- courses (issue 5) ----------------------------------------------------------------------
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    """A teacher's own published city-wide course (pass studio=... and owner=None for a studio's)."""
+
+    class Meta:
+        model = "courses.Course"
+
+    title = factory.Sequence(lambda n: f"名师大讲堂{n}")
+    owner = factory.SubFactory(TeacherFactory)
+    studio = None
+    city = factory.LazyAttribute(lambda o: (o.studio.host_school if o.studio else o.owner.school).city)
+    visibility = "city"
+    status = "published"
+    created_by = factory.LazyAttribute(lambda o: o.owner.user if o.owner else UserFactory())
+
+
+class LectureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.Lecture"
+
+    course = factory.SubFactory(CourseFactory)
+    title = factory.Sequence(lambda n: f"第{n}讲")
+    starts_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=1))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=1))
+    state = "draft"
+    stream_push_url = "rtmp://push.example.com/live/secret-key"
+    stream_play_url = "https://play.example.com/live/stream.m3u8"
+    created_by = factory.LazyAttribute(lambda o: o.course.created_by)
+
+
+class LectureStaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.LectureStaff"
+
+    lecture = factory.SubFactory(LectureFactory)
+    teacher = factory.SubFactory(TeacherFactory)
+    role = "lecturer"
+
+
+class EnrolmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.Enrolment"
+
+    course = factory.SubFactory(CourseFactory)
+    user = factory.SubFactory(UserFactory)

@@ -97,12 +97,19 @@ REFUSED = {
     "api/v1/service-records/review/teachers/": {"student_a", "teacher_a"},
     "api/v1/service-records/me/events/": {"student_a", "school_admin_a", "county_admin_a", "city_admin"},
     "api/v1/service-records/me/progress/": {"student_a", "school_admin_a", "county_admin_a", "city_admin"},
+    "api/v1/studio-statistics/": {"student_a", "teacher_a"},
 }
 OPEN_TO_ALL = {
     "api/v1/me/", "api/v1/auth/csrf/", "api/v1/teachers/", "api/v1/students/", "api/v1/regions/",
     "api/v1/schools/", "api/v1/stages/", "api/v1/subjects/", "api/v1/grades/", "api/v1/teacher-tiers/",
     "api/v1/studio-kinds/", "api/v1/studios/", "api/v1/certificates/", "api/v1/assessment/schemes/",
     "api/v1/assessment/runs/", "api/v1/assessment/incentive-rules/",
+    # courses (issue 5): each list is scoped to what the caller sees; the calendar feed address is
+    # everyone's own; notifications are the caller's own.
+    "api/v1/courses/", "api/v1/lectures/", "api/v1/resources/", "api/v1/calendar/ics-token/",
+    "api/v1/notifications/", "api/v1/notifications/unread-count/",
+    # studio activities (issue 5): announced activities are public to signed-in users, drafts scoped.
+    "api/v1/activities/",
 }
 
 

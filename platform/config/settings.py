@@ -173,6 +173,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "accounts.import_credentials_purge",
         "schedule": 3600.0,
     },
+    # Reminders to enrolled users of lectures starting within LECTURE_REMINDER_MINUTES.
+    "courses-lecture-reminders": {
+        "task": "courses.lecture_reminders_send",
+        "schedule": 120.0,
+    },
 }
 # Workers log through LOGGING below (JSON in production) instead of Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -207,6 +212,11 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
 }
 WEBSOCKET_TICKET_TTL_SECONDS = env.int("WEBSOCKET_TICKET_TTL_SECONDS", default=30)
+# Live rooms' transport (live/hub.py, docs/live-transport.md): frames one process may send per
+# second (sizes the coalescing interval), and the room handler: empty for the real one
+# (live.room); "live.hub_bench.get_bench_handler" only in the transport's tests and benchmark.
+LIVE_SEND_BUDGET = env.int("LIVE_SEND_BUDGET", default=20000)
+LIVE_ROOM_HANDLER = env.str("LIVE_ROOM_HANDLER", default="")
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 SESSION_COOKIE_SECURE = PRODUCTION
@@ -264,12 +274,19 @@ SPECTACULAR_SETTINGS = {
         "ImportJobKindEnum": "accounts.models.ImportJob.Kind",
         "ImportJobStatusEnum": "accounts.models.ImportJob.Status",
         "StudioStatusEnum": "studios.models.Studio.Status",
+        "ActivityKindEnum": "studios.activities.models.Activity.Kind",
+        "ActivityStateEnum": "studios.activities.models.Activity.State",
+        "AttendanceStatusEnum": "studios.activities.models.Attendance.Status",
+        "LeaveRequestStateEnum": "studios.activities.models.LeaveRequest.State",
         "StudioLeaveReasonEnum": "studios.models.Membership.LeaveReason",
         "StudioManualLeaveReasonEnum": "studios.models.MANUAL_LEAVE_REASON_CHOICES",
         "AssessmentSchemeStatusEnum": "service_records.models.AssessmentScheme.Status",
         "AssessmentRunStatusEnum": "service_records.models.AssessmentRun.Status",
         "AssessmentGradeEnum": "service_records.models.assessments.Grade",
         "IncentiveRoleEnum": "service_records.models.IncentiveRule.Role",
+        "CourseStatusEnum": "courses.models.Course.Status",
+        "LectureStaffRoleEnum": "courses.models.LectureStaff.Role",
+        "RosterRoleEnum": "courses.apis.ROSTER_ROLE_CHOICES",
     },
 }
 
@@ -299,6 +316,29 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+# Course resources and covers: size limits and the accepted types (content is checked too).
+RESOURCE_MAX_UPLOAD_BYTES = env.int("RESOURCE_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+RESOURCE_ALLOWED_EXTENSIONS = env.list(
+    "RESOURCE_ALLOWED_EXTENSIONS", default=["pdf", "docx", "pptx", "xlsx", "png", "jpg", "jpeg", "mp4", "mp3"])
+COURSE_COVER_MAX_BYTES = env.int("COURSE_COVER_MAX_BYTES", default=2 * 1024 * 1024)
+# Uploaded files on the local disk (MEDIA_ROOT) or in an S3-compatible bucket (django-storages).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            "access_key": env.str("S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("S3_SECRET_KEY", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {MEDIA_STORAGE!r}")
 
 # --- security (production) ---------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -349,6 +389,10 @@ LOGGING = {
 STUDIO_DEFAULT_CYCLE_YEARS = env.int("STUDIO_DEFAULT_CYCLE_YEARS", default=3)
 # Where school terms begin (MM-DD), for duties counted per term (学期): spring and autumn term.
 ASSESSMENT_TERM_STARTS = env.list("ASSESSMENT_TERM_STARTS", default=["02-01", "08-01"])
+# Enrolled users are reminded of a lecture this many minutes before it starts.
+LECTURE_REMINDER_MINUTES = env.int("LECTURE_REMINDER_MINUTES", default=30)
+# Largest file attached to a studio activity's report (photos, slides, sign-in sheets).
+STUDIO_ACTIVITY_ATTACHMENT_MAX_BYTES = env.int("STUDIO_ACTIVITY_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 
 
 def _refuse_unsafe_production() -> None:

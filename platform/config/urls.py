@@ -11,6 +11,8 @@ api_v1 = [
     path("", include("accounts.imports.urls")),
     path("", include("regions.urls")),
     path("", include("studios.urls")),
+    path("", include("courses.urls")),
+    path("", include("notifications.urls")),
     path("", include("service_records.urls")),
     path("", include("common.urls")),
 ]
@@ -27,6 +29,8 @@ urlpatterns = [
     path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("service_records.exports.page_urls")),
+    path("", include("courses.feed_urls")),  # the public calendar feed (/calendar/<token>.ics)
+    path("", include("live.page_urls")),
 ]
 # Not under i18n_patterns: with prefix_default_language=False, LocaleMiddleware would ignore
 # Accept-Language on every unprefixed URL (the API included). The language comes from the

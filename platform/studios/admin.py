@@ -114,3 +114,7 @@ class MembershipAdmin(ScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Activities, attendance, leave and statistics register their own admin pages.
+from studios.activities import admin as _activities_admin  # noqa: E402, F401

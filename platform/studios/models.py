@@ -74,6 +74,21 @@ class StudioKind(models.Model):
         _("fewest trainees"), default=0,
         help_text=_("Trainees a studio should admit (a target, e.g. 10 or more for outreach studios)."),
     )
+    # Duties and attendance (seeds 003, 004): data per kind, because every bureau sets its own.
+    trainee_absence_limit = models.PositiveSmallIntegerField(
+        _("unexcused absences that end a traineeship"), null=True, blank=True, default=2,
+        validators=[MinValueValidator(1)],
+        help_text=_("Seed 004 art. 7: two unexcused absences in a cycle end a traineeship; empty: never."),
+    )
+    member_reports_per_year = models.PositiveSmallIntegerField(
+        _("member reports per member and year"), default=2,
+        help_text=_("Reports each member gives the host in a year (成员汇报); 0: no duty."))
+    research_lessons_per_term = models.PositiveSmallIntegerField(
+        _("research lessons per person and term"), default=1,
+        help_text=_("Open research lessons the host and each member give in a term; 0: no duty."))
+    offline_activities_per_cycle = models.PositiveSmallIntegerField(
+        _("offline activities per cycle"), default=5,
+        help_text=_("Activities held in person during a cycle (线下活动); 0: no duty."))
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(
         _("open for new studios"), default=True,
@@ -262,3 +277,18 @@ MANUAL_LEAVE_REASONS = frozenset({
 MANUAL_LEAVE_REASON_CHOICES = [
     (value, label) for value, label in Membership.LeaveReason.choices if value in MANUAL_LEAVE_REASONS
 ]
+
+
+# Activities, attendance and leave live in a sub-package; imported here so Django registers them.
+from studios.activities.models import (  # noqa: E402
+    Activity,
+    ActivityAttachment,
+    ActivityReview,
+    Attendance,
+    LeaveRequest,
+    StudioStatistics,
+)
+
+__all__ = ["MANUAL_LEAVE_REASONS", "MANUAL_LEAVE_REASON_CHOICES", "Activity", "ActivityAttachment",
+           "ActivityReview", "Attendance", "LeaveRequest", "Membership", "Studio", "StudioKind",
+           "StudioStatistics", "add_years"]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from studios import apis
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("studios/<int:pk>/members/", apis.MembershipListCreateApi.as_view(), name="studio-member-list"),
     path("studios/<int:pk>/members/<int:membership_id>/end/", apis.MembershipEndApi.as_view(),
          name="studio-member-end"),
+    path("", include("studios.activities.urls")),
 ]

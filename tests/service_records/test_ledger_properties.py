@@ -1,5 +1,7 @@
-"""Hypothesis: totals equal the sum of recordings; replays change nothing; edits are caught."""
+"""Hypothesis: totals equal the sum of recordings (corrections included); replays change nothing;
+any edited column of any row is caught by verification, at that row."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -11,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from service_records.models import ServiceEvent
 from service_records.selectors import ledger_digest, ledger_verify, service_total
-from service_records.services import service_event_record
+from service_records.services import service_event_correct, service_event_record
 from tests.factories import TeacherFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +42,20 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             assert result.created
             self.recorded[name] = (teacher_id, quantity)
+
+    @rule(data=st.data())
+    def correct(self, data):
+        """A compensating event (who, why) for any recorded event, itself replayable."""
+        originals = [name for name in self.recorded if not name.startswith("fix:")]
+        if not originals:
+            return
+        name = data.draw(st.sampled_from(originals))
+        original = ServiceEvent.objects.get(idempotency_key=name)
+        key = f"fix:{name}:{sum(1 for k in self.recorded if k.startswith(f'fix:{name}:'))}"
+        fix = service_event_correct(event=original, actor_id=self.teachers[0], reason="duplicate",
+                                    idempotency_key=key)
+        assert fix.created and fix.event.corrects_id == original.pk
+        self.recorded[key] = (original.teacher_id, -original.quantity)
 
     @rule(data=st.data())
     def replay_everything(self, data):
@@ -76,11 +92,18 @@ def test_ledger_state_machine():
         suppress_health_check=[HealthCheck.too_slow]))
 
 
+MOMENTS = st.datetimes(min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2100, 1, 1),
+                       timezones=st.just(datetime.UTC))
 FIELDS = {
     "quantity": st.decimals(min_value=Decimal("-9999"), max_value=Decimal("9999"), places=2),
     "rating": st.decimals(min_value=Decimal("0"), max_value=Decimal("5"), places=2),
+    "accepted": st.booleans(),
     "review_outcome": st.text(alphabet="abcxyz", min_size=1, max_size=8),
     "source_id": st.text(alphabet="0123456789", min_size=1, max_size=6),
+    "occurred_at": MOMENTS,
+    "recorded_at": MOMENTS,
+    "idempotency_key": st.text(alphabet="abcxyz:", min_size=1, max_size=20),
+    "reason": st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=20),
 }
 
 

@@ -17,11 +17,13 @@ from regions.models import Region
 from service_records.assessment.selectors import can_manage_region, managed_region_q
 from service_records.assessment.services import scheme_new_version, scheme_publish
 from service_records.models import (
+    AssessmentResult,
     AssessmentRun,
     AssessmentScheme,
     IncentiveOutcome,
     IncentiveRule,
     Indicator,
+    IndicatorScore,
 )
 
 
@@ -189,8 +191,65 @@ class IncentiveOutcomeAdmin(ScopedAdmin):
         return False
 
 
+class _ReadOnly:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AssessmentResultAdmin(_ReadOnly, ScopedAdmin):
+    """A run's results, limited to the teachers of the schools in scope; written by runs only."""
+
+    scope_path = "teacher__teacher_profile__school"
+    list_display = ["teacher", "run", "points", "grade_by_points", "grade", "duties_met", "awards_eligible"]
+    list_filter = ["grade", "duties_met"]
+    list_select_related = ["teacher", "run", "run__scheme"]
+    search_fields = ["teacher__username", "teacher__teacher_profile__real_name"]
+    show_full_result_count = False
+    readonly_fields = ["run", "teacher", "points", "grade_by_points", "grade", "duties_met", "missed_duties",
+                       "awards_eligible"]
+    fields = readonly_fields
+
+
+class IndicatorScoreAdmin(_ReadOnly, ScopedAdmin):
+    """The drill-down rows of the results (written by ``assessment_run_materialize``)."""
+
+    scope_path = "result__teacher__teacher_profile__school"
+    list_display = ["result", "indicator", "units", "points", "capped", "minimum_met"]
+    list_filter = ["capped", "minimum_met"]
+    list_select_related = ["result", "indicator"]
+    show_full_result_count = False
+    readonly_fields = ["result", "indicator", "units", "points", "capped", "minimum_met"]
+    fields = readonly_fields
+
+
+class IndicatorAdmin(_ReadOnly, ScopedAdmin):
+    """Indicators are edited inline on their (draft) scheme; this page lists them across schemes."""
+
+    list_display = ["code", "name", "level", "scheme", "credit_per_unit", "required_minimum", "minimum_per",
+                    "consequence"]
+    list_filter = ["level", "minimum_per", "consequence"]
+    list_select_related = ["scheme"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["scheme", "parent", "level", "code", "name", "order", "max_points", "event_kinds",
+                       "credit_per_unit", "cap_per_period", "accepted_weight", "low_rating_below",
+                       "low_rating_weight", "required_minimum", "minimum_per", "consequence"]
+    fields = readonly_fields
+    scope_path = None  # scoped by the scheme's region below
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.filter(managed_region_q(request.user,
+                                                                               field="scheme__region"))
+
+
 def register(site=admin.site) -> None:
     site.register(AssessmentScheme, AssessmentSchemeAdmin)
+    site.register(Indicator, IndicatorAdmin)
     site.register(AssessmentRun, AssessmentRunAdmin)
+    site.register(AssessmentResult, AssessmentResultAdmin)
+    site.register(IndicatorScore, IndicatorScoreAdmin)
     site.register(IncentiveRule, IncentiveRuleAdmin)
     site.register(IncentiveOutcome, IncentiveOutcomeAdmin)

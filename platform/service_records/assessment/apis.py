@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import NotFound, ServiceError
+from common.filters import MAX_ID, IdFilter
+from common.serializers import StrictInputSerializer
 from regions.models import Region
 from service_records.assessment import selectors
 from service_records.assessment.schemes_io import SchemeDocumentSerializer, scheme_to_document
@@ -72,7 +74,7 @@ def _detail(request, scheme, *, status_code=status.HTTP_200_OK) -> Response:
 
 
 class SchemeFilter(filters.FilterSet):
-    region = filters.NumberFilter(field_name="region_id")
+    region = IdFilter(field_name="region_id")
     code = filters.CharFilter(field_name="code")
     status = filters.ChoiceFilter(field_name="status", choices=AssessmentScheme.Status.choices)
 
@@ -171,8 +173,8 @@ class GradeCountsSerializer(serializers.Serializer):
 
 
 class RunFilter(filters.FilterSet):
-    scheme = filters.NumberFilter(field_name="scheme_id")
-    region = filters.NumberFilter(field_name="region_id")
+    scheme = IdFilter(field_name="scheme_id")
+    region = IdFilter(field_name="region_id")
     status = filters.ChoiceFilter(field_name="status", choices=AssessmentRun.Status.choices)
 
     class Meta:
@@ -195,9 +197,9 @@ class RunListApi(generics.ListAPIView):
 class RunComputeApi(APIView):
     """Computes a run of a published scheme for its region (or one county of a city scheme)."""
 
-    class InputSerializer(serializers.Serializer):
-        scheme = serializers.IntegerField(min_value=1)
-        region = serializers.IntegerField(min_value=1, required=False, allow_null=True,
+    class InputSerializer(StrictInputSerializer):
+        scheme = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+        region = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True,
                                           help_text="Default: the scheme's region.")
 
     class OutputSerializer(RunOutputSerializer):
@@ -264,8 +266,8 @@ class ResultOutputSerializer(serializers.ModelSerializer):
 class ResultFilter(filters.FilterSet):
     grade = filters.ChoiceFilter(field_name="grade", choices=Grade.choices)
     duties_met = filters.BooleanFilter(field_name="duties_met")
-    school = filters.NumberFilter(field_name="teacher__teacher_profile__school_id")
-    county = filters.NumberFilter(field_name="teacher__teacher_profile__school__county_id")
+    school = IdFilter(field_name="teacher__teacher_profile__school_id")
+    county = IdFilter(field_name="teacher__teacher_profile__school__county_id")
 
     class Meta:
         model = AssessmentResult

@@ -4,13 +4,14 @@ are issued through the API or the teacher's pages (``services.certificate_issue`
 typed in here."""
 
 from django.contrib import admin
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from common.admin import ScopedAdmin
 from service_records.exports.selectors import certificate_code_display
-from service_records.models import ServiceCertificate
+from service_records.models import ExportJob, ServiceCertificate
 
 
 class ServiceCertificateAdmin(ScopedAdmin):
@@ -40,5 +41,28 @@ class ServiceCertificateAdmin(ScopedAdmin):
         return False
 
 
+class ExportJobAdmin(ScopedAdmin):
+    """Export jobs, read-only: an administrator sees their own (the files hold personal data of
+    their whole scope), superusers every job. Files are downloaded through the API."""
+
+    scope_path = None
+    list_display = ["id", "kind", "format", "status", "requested_by", "size", "created_at", "finished_at"]
+    list_filter = ["status", "format"]
+    list_select_related = ["requested_by"]
+    readonly_fields = ["kind", "format", "params", "status", "requested_by", "file", "size", "error",
+                       "created_at", "started_at", "finished_at"]
+    fields = readonly_fields
+
+    def get_scope_q(self, request):
+        return None if request.user.is_superuser else Q(requested_by=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 def register(site=admin.site) -> None:
     site.register(ServiceCertificate, ServiceCertificateAdmin)
+    site.register(ExportJob, ExportJobAdmin)

@@ -5,28 +5,34 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import PurePath
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from accounts.permissions import PasswordIsCurrent
 from common.errors import NotFound
+from common.filters import MAX_ID
+from common.serializers import StrictInputSerializer
 from service_records.assessment.selectors import scheme_get_visible
 from service_records.assessment.services import assessment_run_materialize
 from service_records.exports import selectors
 from service_records.exports.pdf import certificate_pdf
-from service_records.exports.services import certificate_issue
+from service_records.exports.services import certificate_issue, export_job_create, export_job_open
 from service_records.exports.streaming import FORMATS, MEDIA_TYPES, table_response
-from service_records.models import ServiceCertificate
+from service_records.models import ExportJob, ServiceCertificate
 
 FORMAT_PARAMETER = OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=list(FORMATS),
                                     description="File format: csv (UTF-8 with BOM) or xlsx.")
@@ -60,23 +66,30 @@ class FileApi(APIView):
 # --- exports --------------------------------------------------------------------------------
 
 
+class EvidenceParamsSerializer(serializers.Serializer):
+    """What an evidence export covers: local days and optional filters."""
+
+    occurred_from = DayField(help_text="First local day (inclusive).")
+    occurred_to = DayField(help_text="Last local day (inclusive).")
+    county = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    school = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    tier = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    kind = serializers.SlugField(required=False, max_length=64)
+
+    def validate(self, attrs):
+        if attrs["occurred_to"] < attrs["occurred_from"]:
+            raise serializers.ValidationError({"occurred_to": _("Must not be before occurred_from.")})
+        return attrs
+
+
 class EvidenceExportApi(FileApi):
     """Every service event of the teachers at schools in the administrator's scope that occurred
     on the given local days, as CSV or XLSX, streamed (a whole city in one file). Teachers and
-    students are refused."""
+    students are refused. A download longer than the server's request timeout (a whole city
+    over a year): use an export job (``exports/jobs/``) instead."""
 
-    class InputSerializer(serializers.Serializer):
-        occurred_from = DayField(help_text="First local day (inclusive).")
-        occurred_to = DayField(help_text="Last local day (inclusive).")
-        county = serializers.IntegerField(required=False, min_value=1)
-        school = serializers.IntegerField(required=False, min_value=1)
-        tier = serializers.IntegerField(required=False, min_value=1)
-        kind = serializers.SlugField(required=False, max_length=64)
-
-        def validate(self, attrs):
-            if attrs["occurred_to"] < attrs["occurred_from"]:
-                raise serializers.ValidationError({"occurred_to": _("Must not be before occurred_from.")})
-            return attrs
+    class InputSerializer(EvidenceParamsSerializer):
+        pass
 
     @extend_schema(parameters=[FORMAT_PARAMETER, InputSerializer], responses=FILE_RESPONSES,
                    operation_id="exports_evidence")
@@ -115,6 +128,83 @@ class PayoutExportApi(FileApi):
     def get(self, request, pk: int, fmt: str):
         run = selectors.export_run_get(user=request.user, pk=pk)
         return table_response(request, selectors.payout_table(user=request.user, run=run), fmt)
+
+
+# --- export jobs ----------------------------------------------------------------------------
+
+
+class IsExporter(BasePermission):
+    message = _lazy("Only administrators export service records.")
+    code = "export_forbidden"
+
+    def has_permission(self, request, view) -> bool:
+        return selectors.can_export(request.user)
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField(help_text="Set once the file is ready.")
+
+    class Meta:
+        model = ExportJob
+        fields = ["id", "kind", "format", "params", "status", "size", "error", "created_at", "started_at",
+                  "finished_at", "download_url"]
+
+    def get_download_url(self, job) -> str | None:
+        if job.status != ExportJob.Status.SUCCEEDED or not job.file:
+            return None
+        url = reverse("export-job-download", kwargs={"pk": job.pk})
+        return self.context["request"].build_absolute_uri(url)
+
+
+class ExportJobListCreateApi(generics.ListAPIView):
+    """GET: my export jobs, newest first. POST: an evidence export built in the background
+    (the parameters of ``exports/evidence.<fmt>``, and ``format``); answers 202 with the job,
+    whose ``download_url`` is set when the file is ready. For a whole city over a year, whose
+    streamed download would outlast the server's request timeout."""
+
+    permission_classes = [IsAuthenticated, PasswordIsCurrent, IsExporter]
+    serializer_class = ExportJobSerializer
+    ordering = ["-created_at", "-id"]
+    ordering_fields = ["created_at", "id"]
+
+    class InputSerializer(StrictInputSerializer, EvidenceParamsSerializer):
+        format = serializers.ChoiceField(choices=ExportJob.Format.choices)
+
+    def get_queryset(self):
+        return selectors.export_job_list_visible(user=self.request.user)
+
+    @extend_schema(request=InputSerializer, responses={202: ExportJobSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = dict(data.validated_data)
+        job = export_job_create(actor=request.user, fmt=params.pop("format"), params=params)
+        return Response(ExportJobSerializer(job, context={"request": request}).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class ExportJobDetailApi(generics.RetrieveAPIView):
+    """One of my export jobs (404 for anybody else's)."""
+
+    permission_classes = [IsAuthenticated, PasswordIsCurrent, IsExporter]
+    serializer_class = ExportJobSerializer
+
+    def get_queryset(self):
+        return selectors.export_job_list_visible(user=self.request.user)
+
+
+class ExportJobDownloadApi(FileApi):
+    """The file of one of my finished export jobs (409 while it is being built, 410 once
+    deleted: files are kept three days)."""
+
+    @extend_schema(responses=FILE_RESPONSES, operation_id="exports_jobs_download")
+    def get(self, request, pk: int):
+        job = get_object_or_404(selectors.export_job_list_visible(user=request.user), pk=pk)
+        source = export_job_open(actor=request.user, job=job)
+        response = FileResponse(source, as_attachment=True, filename=PurePath(job.file.name).name,
+                                content_type=MEDIA_TYPES[job.format])
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 # --- certificates ---------------------------------------------------------------------------
@@ -204,16 +294,18 @@ class CertificateListApi(generics.ListAPIView):
     ordering_fields = ["issued_at", "period_start"]
     ordering = ["-issued_at", "-id"]
 
+    class QuerySerializer(serializers.Serializer):
+        teacher = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                           help_text="Only this teacher's (user id).")
+
     def get_queryset(self):
         qs = selectors.certificate_list_visible(user=self.request.user)
-        teacher = self.request.query_params.get("teacher")
-        if teacher is not None:
-            if not teacher.isdigit():
-                raise serializers.ValidationError({"teacher": [_("A teacher id (a number).")]})
-            qs = qs.filter(teacher_id=int(teacher))
-        return qs
+        params = self.QuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        teacher = params.validated_data.get("teacher")
+        return qs if teacher is None else qs.filter(teacher_id=teacher)
 
-    @extend_schema(parameters=[OpenApiParameter("teacher", int, description="Only this teacher's.")])
+    @extend_schema(parameters=[QuerySerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -223,10 +315,10 @@ class CertificateIssueApi(APIView):
     a school in the administrator's scope (``teacher``). The period is a scheme's (``scheme``)
     or given by ``period_start`` / ``period_end`` (local days, inclusive)."""
 
-    class InputSerializer(serializers.Serializer):
-        teacher = serializers.IntegerField(required=False, min_value=1,
+    class InputSerializer(StrictInputSerializer):
+        teacher = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                            help_text="Teacher's user id; default: the caller.")
-        scheme = serializers.IntegerField(required=False, min_value=1,
+        scheme = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                           help_text="Take the period of this assessment scheme.")
         period_start = DayField(required=False)
         period_end = DayField(required=False)

@@ -43,6 +43,7 @@ from service_records.models import (
     AssessmentResult,
     AssessmentRun,
     DailyUsage,
+    ExportJob,
     IncentiveRule,
     Indicator,
     ServiceCertificate,
@@ -153,6 +154,13 @@ def evidence_table(*, user, start: datetime.date, end: datetime.date, **filters)
     ]
     return Table(title=_("Service evidence"), filename=f"evidence-{start:%Y%m%d}-{end:%Y%m%d}",
                  columns=columns, rows=_stream(values))
+
+
+def export_job_list_visible(*, user) -> QuerySet[ExportJob]:
+    """An administrator's own export jobs (files hold personal data: nobody else's)."""
+    if not can_export(user):
+        return ExportJob.objects.none()
+    return ExportJob.objects.filter(requested_by=user)
 
 
 def _stream(values: QuerySet) -> Iterator[tuple]:

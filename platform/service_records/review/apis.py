@@ -19,6 +19,8 @@ from rest_framework.views import APIView
 
 from accounts.models import TeacherProfile
 from accounts.permissions import PasswordIsCurrent
+from common.filters import MAX_ID
+from common.serializers import StrictInputSerializer
 from service_records.models import (
     AssessmentRun,
     AssessmentScheme,
@@ -211,6 +213,14 @@ class FlagStatusFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=EventFlag.Status.choices, required=False)
 
 
+class ReviewerContextMixin:
+    """Views that show events to administrators too: the serializer shows ``flag_open`` (a
+    review matter) only when the caller reviews service records."""
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "reviewer": sel.is_reviewer(self.request.user)}
+
+
 # --- a teacher's own record -----------------------------------------------------------------
 
 class MyEventListApi(generics.ListAPIView):
@@ -304,7 +314,7 @@ class MyProgressApi(APIView):
         return Response(self.OutputSerializer(progress).data)
 
 
-class EventDetailApi(generics.RetrieveAPIView):
+class EventDetailApi(ReviewerContextMixin, generics.RetrieveAPIView):
     """One event: the owner's, or of a teacher in the administrator's scope (404 otherwise)."""
 
     permission_classes = [*BASE, IsTeacherOrReviewer]
@@ -312,11 +322,6 @@ class EventDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return sel.event_list_visible(user=self.request.user)
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["reviewer"] = sel.is_reviewer(self.request.user)
-        return context
 
 
 # --- disputes -------------------------------------------------------------------------------
@@ -330,9 +335,10 @@ class DisputeListCreateApi(generics.ListAPIView):
     serializer_class = ReviewDisputeSerializer
     filter_backends: list = []
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         type = serializers.ChoiceField(choices=ServiceDispute.Type.choices)
-        event = serializers.IntegerField(required=False, min_value=1, help_text="For type wrong.")
+        event = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                         help_text="For type wrong.")
         kind = serializers.SlugField(required=False, max_length=64, help_text="For type missing.")
         occurred_at = serializers.DateTimeField(required=False, help_text="For type missing.")
         quantity = serializers.DecimalField(max_digits=12, decimal_places=2, required=False,
@@ -379,7 +385,7 @@ class DisputeResolveApi(APIView):
 
     permission_classes = [*BASE, IsReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         decision = serializers.ChoiceField(choices=[services.Decision.ACCEPT, services.Decision.REJECT])
         note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         quantity = serializers.DecimalField(
@@ -404,7 +410,7 @@ class EventFlagCreateApi(APIView):
 
     permission_classes = [*BASE, IsReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         reason = serializers.CharField(max_length=2000)
 
     @extend_schema(request=InputSerializer, responses={201: ReviewFlagSerializer})
@@ -444,7 +450,7 @@ class FlagResolveApi(APIView):
 
     permission_classes = [*BASE, IsReviewer]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         decision = serializers.ChoiceField(choices=[services.Decision.CLEAR, services.Decision.CORRECT])
         note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
         quantity = serializers.DecimalField(
@@ -464,12 +470,12 @@ class FlagResolveApi(APIView):
 
 class ReviewTeacherFilterSerializer(EventFilterSerializer):
     kind = None
-    tier = serializers.IntegerField(required=False, min_value=1)
-    subject = serializers.IntegerField(required=False, min_value=1)
-    studio = serializers.IntegerField(required=False, min_value=1,
+    tier = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    subject = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    studio = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                       help_text="Teachers holding a current role in this studio.")
-    school = serializers.IntegerField(required=False, min_value=1)
-    county = serializers.IntegerField(required=False, min_value=1)
+    school = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    county = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     three_tier = serializers.BooleanField(required=False, allow_null=True, default=None)
     run = serializers.PrimaryKeyRelatedField(
         queryset=AssessmentRun.objects.all(), required=False,
@@ -558,7 +564,7 @@ class ReviewTeacherListApi(generics.ListAPIView):
         return self.get_paginated_response(data)
 
 
-class ReviewTeacherEventListApi(generics.ListAPIView):
+class ReviewTeacherEventListApi(ReviewerContextMixin, generics.ListAPIView):
     """Drill-down: a teacher's events with their evidence (404 for a teacher out of scope)."""
 
     permission_classes = [*BASE, IsReviewer]
@@ -578,9 +584,6 @@ class ReviewTeacherEventListApi(generics.ListAPIView):
         return sel.event_list_of_teacher(user=self.request.user, teacher_id=teacher_id,
                                          kind=kind.code if kind else None, window=params.window())
 
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "reviewer": True}
-
 
 # --- county adoption report -----------------------------------------------------------------
 
@@ -588,7 +591,8 @@ class AdoptionQuerySerializer(serializers.Serializer):
     week_from = serializers.DateField(required=False, help_text="A day of the first ISO week "
                                                                 "(default: 7 weeks before week_to).")
     week_to = serializers.DateField(required=False, help_text="A day of the last ISO week (default: today).")
-    county = serializers.IntegerField(required=False, min_value=1, help_text="One county only.")
+    county = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                      help_text="One county only.")
 
     def validate(self, attrs):
         last = sel.week_start(attrs.get("week_to") or timezone.localdate())

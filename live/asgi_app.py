@@ -1,0 +1,153 @@
+"""The live room's websocket endpoint, ``/ws/live/<lecture_id>/``: a lean raw ASGI app.
+
+It runs behind config.asgi's websocket stack (request id, origin check, single-use ticket), so
+``scope["user"]`` is already set. It is not a Channels consumer and holds no channel layer:
+a connection costs one Connection object, its bounded outbox and one reader task; fan-out goes
+through the process's hub (live/hub.py). docs/live-transport.md has the measurements.
+
+Per connection: accept, refuse (4401 without a user; the room handler's ``Refuse`` otherwise),
+join the hub (resume from ``?last_seq=N`` or a snapshot), then two loops until either side
+closes: this coroutine writes the outbox to the socket, a reader task hands each incoming frame
+(a JSON object of at most 4 KB) to the room handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from live.hub import (
+    CLOSE_INTERNAL,
+    CLOSE_NO_TICKET,
+    CLOSE_NOT_FOUND,
+    CLOSE_NOT_JSON,
+    CLOSE_TOO_LARGE,
+    MAX_INCOMING_BYTES,
+    Connection,
+    Refuse,
+    get_hub,
+)
+
+logger = logging.getLogger(__name__)
+
+_MAX_SEQ = 2**53
+
+
+class _Unavailable:
+    """Stands in while no room handler is installed: every connection is refused (4404)."""
+
+    async def on_connect(self, conn) -> None:
+        raise Refuse(CLOSE_NOT_FOUND, "live rooms are not available")
+
+
+def get_handler():
+    """The room handler: settings.LIVE_ROOM_HANDLER (a dotted path to a factory; the benchmark
+    and transport tests use live.hub_bench.get_bench_handler), else live.room's."""
+    path = getattr(settings, "LIVE_ROOM_HANDLER", "")
+    if path:
+        return import_string(path)()
+    try:
+        from live.room import get_room_handler
+    except ModuleNotFoundError as error:
+        if error.name != "live.room":
+            raise
+        return _Unavailable()
+    return get_room_handler()
+
+
+def _last_seq(scope) -> int | None:
+    """``?last_seq=N`` (a non-negative integer), else None: the client gets a snapshot."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    raw = (query.get("last_seq") or [""])[0]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 16:
+        return None
+    value = int(raw)
+    return value if value < _MAX_SEQ else None
+
+
+async def _refuse(send, code: int, reason: str) -> None:
+    # Accepted first: a close before accept reaches a browser as a bare HTTP 403 without the code.
+    await send({"type": "websocket.close", "code": code, "reason": reason[:120]})
+
+
+async def live_room_app(scope, receive, send):
+    """ASGI app for ``/ws/live/<int:lecture_id>/`` (route in config/routing.py)."""
+    if scope["type"] != "websocket":
+        raise ValueError("live_room_app serves websockets only")
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        await _refuse(send, CLOSE_NO_TICKET, "a valid ticket is required")
+        return
+    lecture_id = int(scope["url_route"]["kwargs"]["lecture_id"])
+    conn = Connection(user=user, lecture_id=lecture_id, last_seq=_last_seq(scope), asgi_send=send)
+    handler = get_handler()
+    try:
+        await handler.on_connect(conn)
+    except Refuse as refusal:
+        await _refuse(send, refusal.code, refusal.reason)
+        return
+    hub = get_hub()
+    reader = None
+    try:
+        try:
+            await hub.join(conn, handler)
+        except Exception:
+            logger.exception("live: joining the room failed", extra={"room": conn.room})
+            await conn.close(CLOSE_INTERNAL, "try again")
+        else:
+            reader = asyncio.get_running_loop().create_task(_read_loop(conn, receive, handler))
+        await conn.write_loop()
+    finally:
+        hub.leave(conn)
+        if reader is not None and not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        try:
+            await handler.on_disconnect(conn, conn.client_close_code or conn.close_code or 1006)
+        except Exception:
+            logger.exception("live: on_disconnect failed", extra={"room": conn.room})
+
+
+async def _read_loop(conn: Connection, receive, handler) -> None:
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "websocket.disconnect":
+            conn.client_went_away(message.get("code", 1005))
+            return
+        if kind != "websocket.receive":
+            continue
+        text = message.get("text")
+        raw = text.encode("utf-8", "surrogatepass") if text is not None else message.get("bytes") or b""
+        if len(raw) > MAX_INCOMING_BYTES:
+            await conn.close(CLOSE_TOO_LARGE, "frame too large")
+            return
+        try:
+            frame = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            frame = None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await conn.close(CLOSE_NOT_JSON, "frames are JSON objects with a type")
+            return
+        try:
+            await handler.on_message(conn, frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("live: on_message failed", extra={"room": conn.room})
+            await conn.send({"type": "error", "id": frame.get("id"), "code": "internal",
+                             "message": _("The server could not handle this message.")})
+        if conn.closed:
+            return

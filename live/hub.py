@@ -1,0 +1,871 @@
+"""The per-process live room hub: fan-out, sequence numbers, resume, coalescing, presence, kicks.
+
+One hub per server process (per event loop). It holds the process's connections of every room
+and, with Redis, ONE pub/sub subscription per room per process (not per connection). A frame is
+JSON-encoded once, by the publisher, and the same string is queued on every local socket of the
+room; nothing per message goes through Channels' channel layer (docs/live-transport.md has the
+measurements behind this design).
+
+Ordering and resume: every published frame gets the room-wide ``seq`` from one atomic step
+(memory: in-process; Redis: a Lua script that INCRs the sequence, appends the encoded frame to
+a capped list with a TTL, and PUBLISHes it, so every process receives frames in seq order). A
+client that reconnects with ``?last_seq=N`` gets the frames after N from that buffer, or a fresh
+snapshot when they are gone; a joining connection buffers live frames while its resume or
+snapshot is prepared, then drops those it already has, so there is neither a gap nor a
+duplicate seq.
+
+Coalescing: ``publish(..., coalesce=True)`` (chat) and ``react`` are delivered at most once per
+room per interval; the interval grows with the room's local size:
+``interval = clamp(LIVE_COALESCE_MIN, LIVE_COALESCE_MAX, 4 * local_viewers / LIVE_SEND_BUDGET)``
+so the two coalesced streams together use at most half of the process's send budget.
+
+Backpressure: each connection has a bounded outbox (frames and bytes); queuing never awaits, so
+one slow socket cannot stall the room; a connection whose outbox is full is closed with 4008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+import weakref
+from collections import deque
+
+from django.conf import settings
+
+from live.redis import get_redis, live_key
+
+logger = logging.getLogger(__name__)
+
+# Close codes (docs/live-transport.md; ROOM copies them into docs/live-protocol.md).
+CLOSE_NORMAL = 1000
+CLOSE_NOT_JSON = 1003  # an incoming frame that is not a JSON object
+CLOSE_BANNED = 4003
+CLOSE_TOO_SLOW = 4008  # the client could not keep up (outbox full)
+CLOSE_TOO_LARGE = 4009  # an incoming frame over MAX_INCOMING_BYTES
+CLOSE_NO_TICKET = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_NOT_OPEN = 4409
+CLOSE_INTERNAL = 1011
+
+MAX_INCOMING_BYTES = 4096
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def room_key(lecture_id: int) -> str:
+    return f"lecture:{lecture_id}"
+
+
+def encode(frame: dict) -> str:
+    """The one JSON encoding of a frame (compact, UTF-8 kept as is)."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _with_seq(seq: int, body: str) -> str:
+    """``{"seq":N,...}`` from an encoded object without seq: string work, no second encoding."""
+    return f'{{"seq":{seq}}}' if body == "{}" else f'{{"seq":{seq},{body[1:]}'
+
+
+class Refuse(Exception):  # noqa: N818 - the contract's name
+    """Raised by the room handler's on_connect to close the connection with ``code``."""
+
+    def __init__(self, code: int, reason: str = ""):
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+# --- one websocket -------------------------------------------------------------------------
+
+
+class Connection:
+    """One websocket of a live room, created by the transport (live/asgi_app.py).
+
+    ``deliver``/``send`` only queue (never await), so the hub writes a frame to thousands of
+    sockets in one pass; the connection's writer drains its queue at the socket's pace.
+    """
+
+    __slots__ = (
+        "user", "lecture_id", "room", "role", "last_seq", "sent_seq", "close_code", "close_reason",
+        "client_close_code", "_asgi_send", "_outbox", "_outbox_bytes", "_wakeup", "_early",
+        "_writer_task", "_max_frames", "_max_bytes", "__weakref__",
+    )
+
+    def __init__(self, *, user, lecture_id: int, last_seq: int | None = None, asgi_send=None):
+        self.user = user
+        self.lecture_id = lecture_id
+        self.room = room_key(lecture_id)
+        self.role = "viewer"
+        self.last_seq = last_seq
+        self.sent_seq = 0  # the highest seq queued for this client
+        self.close_code: int | None = None  # set once we decided to close
+        self.close_reason = ""
+        self.client_close_code: int | None = None  # set when the client went away
+        self._asgi_send = asgi_send
+        self._outbox: deque[str] = deque()
+        self._outbox_bytes = 0
+        self._wakeup: asyncio.Future | None = None
+        self._early: list | None = None  # live frames held back while joining
+        self._writer_task: asyncio.Task | None = None
+        self._max_frames = _setting("LIVE_OUTBOX_FRAMES", 512)
+        self._max_bytes = _setting("LIVE_OUTBOX_BYTES", 512 * 1024)
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.room} user={getattr(self.user, 'pk', None)} role={self.role}>"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "viewer"
+
+    @property
+    def user_id(self) -> int | None:
+        return getattr(self.user, "pk", None)
+
+    @property
+    def closed(self) -> bool:
+        return self.close_code is not None or self.client_close_code is not None
+
+    # -- queueing (synchronous) --
+
+    def _push(self, text: str) -> None:
+        if self.closed:
+            return
+        if len(self._outbox) >= self._max_frames or self._outbox_bytes + len(text) > self._max_bytes:
+            self._too_slow()
+            return
+        self._outbox.append(text)
+        self._outbox_bytes += len(text)
+        self._wake()
+
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def _too_slow(self) -> None:
+        logger.info("live: closing a client that cannot keep up", extra={"room": self.room})
+        self._outbox.clear()
+        self._outbox_bytes = 0
+        self.close_code, self.close_reason = CLOSE_TOO_SLOW, "too slow"
+        task = self._writer_task
+        if task is not None and self._wakeup is None:
+            # The writer is stuck in a send to a socket that does not drain: stop it there.
+            task.cancel()
+        self._wake()
+
+    def deliver(self, seq: int, text: str) -> None:
+        """A room frame (seq > 0) or a seq-less room frame (presence, reactions; seq 0)."""
+        if self._early is not None:
+            self._early.append((seq, text))
+            if len(self._early) > self._max_frames:
+                self._early = None
+                self._too_slow()
+            return
+        if seq:
+            if seq <= self.sent_seq:
+                return
+            self.sent_seq = seq
+        self._push(text)
+
+    def deliver_batch(self, items: list[tuple[int, str]], text: str) -> None:
+        """A coalesced batch: ``items`` are (seq, frame text) in seq order, ``text`` their batch
+        frame. A connection that already has some of them (it joined meanwhile) gets the rest."""
+        if self._early is not None:
+            for item in items:
+                self.deliver(*item)
+            return
+        if items[-1][0] <= self.sent_seq:
+            return
+        if items[0][0] <= self.sent_seq:
+            text = batch_text([item for item in items if item[0] > self.sent_seq])
+        self.sent_seq = items[-1][0]
+        self._push(text)
+
+    # -- the contract's API --
+
+    async def send(self, frame: dict) -> None:
+        """A direct frame to this client (errors, acks), no seq; bounded like everything else."""
+        self._push(encode(frame))
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close after what is already queued has been written."""
+        if self.closed:
+            return
+        self.close_code, self.close_reason = code, reason
+        if self._early is not None:
+            self._early = None
+        self._wake()
+
+    # -- the writer (run by the transport once the connection has joined) --
+
+    async def write_loop(self) -> None:
+        """Writes the outbox to the socket until the connection closes; sends our close frame."""
+        self._writer_task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        send = self._asgi_send
+        try:
+            while True:
+                while self._outbox:
+                    text = self._outbox.popleft()
+                    self._outbox_bytes -= len(text)
+                    await send({"type": "websocket.send", "text": text})
+                if self.closed:
+                    break
+                self._wakeup = loop.create_future()
+                try:
+                    await self._wakeup
+                finally:
+                    self._wakeup = None
+        except asyncio.CancelledError:
+            if self.close_code != CLOSE_TOO_SLOW:
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+        except OSError:  # uvicorn's ClientDisconnected is one
+            if self.client_close_code is None:
+                self.client_close_code = 1006
+        finally:
+            self._writer_task = None
+        if self.close_code is not None and self.client_close_code is None:
+            with contextlib.suppress(OSError):  # uvicorn's ClientDisconnected is one
+                await send({"type": "websocket.close", "code": self.close_code, "reason": self.close_reason})
+
+    def client_went_away(self, code: int) -> None:
+        if self.client_close_code is None:
+            self.client_close_code = code
+        self._outbox.clear()
+        self._outbox_bytes = 0
+        self._wake()
+
+    # -- joining --
+
+    def hold_live_frames(self) -> None:
+        self._early = []
+
+    def release_live_frames(self, watermark: int) -> None:
+        """Frames up to ``watermark`` were sent by the resume/snapshot: queue the newer ones."""
+        early, self._early = self._early, None
+        if early is None:
+            return
+        self.sent_seq = max(self.sent_seq, watermark)
+        for seq, text in early:
+            self.deliver(seq, text)
+
+
+def batch_text(items: list[tuple[int, str]]) -> str:
+    """``{"type":"batch","seq":<last>,"items":[...]}`` from already encoded frames."""
+    return f'{{"type":"batch","seq":{items[-1][0]},"items":[{",".join(text for _, text in items)}]}}'
+
+
+# --- a room in this process ----------------------------------------------------------------
+
+
+class _Room:
+    __slots__ = (
+        "key", "conns", "pending", "reactions", "reactions_out", "flush_handle", "last_presence",
+        "last_seq", "ready",
+    )
+
+    def __init__(self, key: str):
+        self.key = key
+        self.conns: dict[Connection, None] = {}  # insertion-ordered set
+        self.pending: list[tuple[int, str, bool]] = []  # coalesced (seq, text, staff_only)
+        self.reactions: dict[str, int] = {}  # to deliver to local sockets
+        self.reactions_out: dict[str, int] = {}  # Redis: local reactions to share with the others
+        self.flush_handle: asyncio.TimerHandle | None = None
+        self.last_presence: int | None = None
+        self.last_seq = 0  # highest seq dispatched here
+        self.ready: asyncio.Future | None = None  # Redis: resolved once subscribed
+
+
+class Hub:
+    """The process's room hub. ``MemoryHub`` without REDIS_URL, ``RedisHub`` with it."""
+
+    def __init__(self):
+        self.id = uuid.uuid4().hex[:12]
+        self._rooms: dict[str, _Room] = {}
+        self._ticker: asyncio.Task | None = None
+        self._closed = False
+        self.buffer_size = _setting("LIVE_RESUME_BUFFER", 1000)
+        self.buffer_ttl = _setting("LIVE_RESUME_TTL_SECONDS", 300)
+        self.send_budget = _setting("LIVE_SEND_BUDGET", 20000)
+        self.coalesce_min = _setting("LIVE_COALESCE_MIN_SECONDS", 0.1)
+        self.coalesce_max = _setting("LIVE_COALESCE_MAX_SECONDS", 3.0)
+        self.presence_interval = _setting("LIVE_PRESENCE_SECONDS", 1.0)
+
+    # ---- the contract ----
+
+    async def publish(self, room: str, frame: dict, *, audience: str = "all", coalesce: bool = False) -> int:
+        """Assigns the room-wide seq (``frame["seq"]``), keeps the frame in the resume buffer and
+        delivers it to every process's connections of the room, in seq order. Returns the seq."""
+        if audience not in ("all", "staff"):
+            raise ValueError(f"unknown audience {audience!r}")
+        body = encode({k: v for k, v in frame.items() if k != "seq"})
+        seq = await self._publish(room, body, audience == "staff", coalesce)
+        frame["seq"] = seq
+        return seq
+
+    async def react(self, room: str, reaction: str, count: int = 1) -> None:
+        """Counted, never forwarded one by one: ``{"type": "reactions", "counts": {...}}`` at
+        most once per room per interval."""
+        raise NotImplementedError
+
+    async def kick(self, room: str, *, user_id: int, code: int, reason: str = "") -> None:
+        """Closes that user's connections in the room on every process."""
+        raise NotImplementedError
+
+    def local_viewers(self, room: str) -> int:
+        local = self._rooms.get(room)
+        return len(local.conns) if local else 0
+
+    async def viewers(self, room: str) -> int:
+        raise NotImplementedError
+
+    async def peak_viewers(self, room: str) -> int:
+        raise NotImplementedError
+
+    # ---- used by the transport ----
+
+    async def join(self, conn: Connection, handler) -> None:
+        """Adds the connection to its room and queues what it must see first: the frames after
+        its ``last_seq`` from the resume buffer, or a snapshot from ``handler``."""
+        local = await self._enter(conn.room)
+        conn.hold_live_frames()
+        local.conns[conn] = None
+        self._joined(local)
+        self._ensure_ticker()
+        try:
+            missed = None
+            if conn.last_seq is not None:
+                missed = await self._since(conn.room, conn.last_seq)
+            if missed is not None:
+                watermark = conn.last_seq
+                for seq, text, staff_only in missed:
+                    if conn.is_staff or not staff_only:
+                        conn._push(text)
+                    watermark = seq
+                conn.release_live_frames(watermark)
+            else:
+                # Read the seq BEFORE the snapshot: a frame is published after its change is
+                # committed, so every frame up to it is reflected in the snapshot.
+                seq = await self._current_seq(conn.room)
+                snapshot = await handler.snapshot(conn)
+                snapshot = dict(snapshot, seq=seq)
+                snapshot.setdefault("type", "snapshot")
+                conn._push(encode(snapshot))
+                conn.release_live_frames(seq)
+        except BaseException:
+            self.leave(conn)
+            raise
+
+    def leave(self, conn: Connection) -> None:
+        local = self._rooms.get(conn.room)
+        if local is None or conn not in local.conns:
+            return
+        del local.conns[conn]
+        if not local.conns:
+            self._room_emptied(local)
+
+    async def aclose(self) -> None:
+        """Stops the background work (tests: each event loop gets its own hub)."""
+        self._closed = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._ticker
+            self._ticker = None
+        for local in self._rooms.values():
+            if local.flush_handle is not None:
+                local.flush_handle.cancel()
+        self._rooms.clear()
+
+    # ---- local delivery ----
+
+    def _dispatch(self, key: str, seq: int, text: str, staff_only: bool, coalesce: bool) -> None:
+        local = self._rooms.get(key)
+        if local is None:
+            return
+        if seq:
+            local.last_seq = max(local.last_seq, seq)
+        if coalesce:
+            local.pending.append((seq, text, staff_only))
+            self._schedule_flush(local)
+            return
+        if local.pending:
+            self._flush_batch(local)  # keep seq order: earlier coalesced frames go first
+        for conn in local.conns:
+            if conn.is_staff or not staff_only:
+                conn.deliver(seq, text)
+
+    def _kick_local(self, room: str, user_id: int, code: int, reason: str) -> None:
+        local = self._rooms.get(room)
+        if local is None:
+            return
+        for conn in list(local.conns):
+            if conn.user_id == user_id and not conn.closed:
+                conn.close_code, conn.close_reason = code, reason
+                conn._early = None
+                conn._wake()
+
+    def _joined(self, local: _Room) -> None:
+        pass
+
+    def _deliver_unsequenced(self, local: _Room, frame: dict) -> None:
+        text = encode(frame)
+        for conn in local.conns:
+            conn.deliver(0, text)
+
+    def interval(self, local_viewers: int) -> float:
+        """The coalescing interval of a room with this many local viewers (module docstring)."""
+        wanted = 4 * local_viewers / max(1, self.send_budget)
+        return min(self.coalesce_max, max(self.coalesce_min, wanted))
+
+    def _schedule_flush(self, local: _Room) -> None:
+        if local.flush_handle is None and not self._closed:
+            loop = asyncio.get_running_loop()
+            local.flush_handle = loop.call_later(self.interval(len(local.conns)), self._flush, local)
+
+    def _flush(self, local: _Room) -> None:
+        local.flush_handle = None
+        if local.pending:
+            self._flush_batch(local)
+        if local.reactions_out:
+            self._share_reactions(local)
+        if local.reactions:
+            counts, local.reactions = local.reactions, {}
+            self._deliver_unsequenced(local, {"type": "reactions", "counts": counts})
+
+    def _flush_batch(self, local: _Room) -> None:
+        pending, local.pending = local.pending, []
+        everyone = [(seq, text) for seq, text, staff_only in pending if not staff_only]
+        staff = [(seq, text) for seq, text, _ in pending]
+        everyone_text = batch_text(everyone) if everyone else None
+        staff_text = everyone_text if len(staff) == len(everyone) else batch_text(staff)
+        for conn in local.conns:
+            if conn.is_staff:
+                conn.deliver_batch(staff, staff_text)
+            elif everyone:
+                conn.deliver_batch(everyone, everyone_text)
+
+    def _share_reactions(self, local: _Room) -> None:
+        local.reactions_out = {}
+
+    def _add_reactions(self, local: _Room, counts: dict[str, int]) -> None:
+        for name, count in counts.items():
+            local.reactions[name] = local.reactions.get(name, 0) + count
+        self._schedule_flush(local)
+
+    # ---- presence ----
+
+    def _ensure_ticker(self) -> None:
+        if self._ticker is None and not self._closed:
+            self._ticker = asyncio.get_running_loop().create_task(self._presence_loop())
+
+    async def _presence_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.presence_interval)
+            try:
+                await self._presence_tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live: presence tick failed")
+
+    async def _presence_tick(self) -> None:
+        for local in list(self._rooms.values()):
+            if not local.conns:
+                continue
+            count = await self._report_presence(local)
+            if count != local.last_presence:
+                local.last_presence = count
+                self._deliver_unsequenced(local, {"type": "presence", "viewers": count})
+
+    # ---- backend ----
+
+    async def _enter(self, key: str) -> _Room:
+        raise NotImplementedError
+
+    def _room_emptied(self, local: _Room) -> None:
+        raise NotImplementedError
+
+    async def _publish(self, room: str, body: str, staff_only: bool, coalesce: bool) -> int:
+        raise NotImplementedError
+
+    async def _since(self, room: str, last_seq: int) -> list[tuple[int, str, bool]] | None:
+        raise NotImplementedError
+
+    async def _current_seq(self, room: str) -> int:
+        raise NotImplementedError
+
+    async def _report_presence(self, local: _Room) -> int:
+        raise NotImplementedError
+
+
+# --- one process: memory --------------------------------------------------------------------
+
+
+class MemoryHub(Hub):
+    """Everything in this process (development, the default test run)."""
+
+    def __init__(self):
+        super().__init__()
+        self._seq: dict[str, int] = {}
+        self._buffers: dict[str, deque] = {}
+        self._touched: dict[str, float] = {}
+        self._peaks: dict[str, int] = {}
+
+    async def _enter(self, key: str) -> _Room:
+        local = self._rooms.get(key)
+        if local is None:
+            local = self._rooms[key] = _Room(key)
+            local.last_seq = self._seq.get(key, 0)
+        return local
+
+    def _room_emptied(self, local: _Room) -> None:
+        if local.flush_handle is not None:
+            local.flush_handle.cancel()
+        self._rooms.pop(local.key, None)
+
+    def _expire(self, room: str) -> None:
+        touched = self._touched.get(room)
+        if touched is not None and time.monotonic() - touched > self.buffer_ttl:
+            self._buffers.pop(room, None)
+
+    async def _publish(self, room: str, body: str, staff_only: bool, coalesce: bool) -> int:
+        self._expire(room)
+        seq = self._seq.get(room, 0) + 1
+        self._seq[room] = seq
+        text = _with_seq(seq, body)
+        buffer = self._buffers.get(room)
+        if buffer is None:
+            buffer = self._buffers[room] = deque(maxlen=self.buffer_size)
+        buffer.append((seq, text, staff_only))
+        self._touched[room] = time.monotonic()
+        self._dispatch(room, seq, text, staff_only, coalesce)
+        return seq
+
+    async def _since(self, room: str, last_seq: int):
+        self._expire(room)
+        current = self._seq.get(room, 0)
+        if last_seq > current:
+            return None
+        if last_seq == current:
+            return []
+        buffer = self._buffers.get(room)
+        if not buffer or buffer[0][0] > last_seq + 1:
+            return None
+        return [item for item in buffer if item[0] > last_seq]
+
+    async def _current_seq(self, room: str) -> int:
+        return self._seq.get(room, 0)
+
+    async def react(self, room: str, reaction: str, count: int = 1) -> None:
+        local = self._rooms.get(room)
+        if local is not None:
+            self._add_reactions(local, {reaction: count})
+
+    async def kick(self, room: str, *, user_id: int, code: int, reason: str = "") -> None:
+        self._kick_local(room, user_id, code, reason)
+
+    def _joined(self, local: _Room) -> None:
+        count = len(local.conns)
+        if count > self._peaks.get(local.key, 0):
+            self._peaks[local.key] = count
+
+    async def viewers(self, room: str) -> int:
+        count = self.local_viewers(room)
+        self._peaks[room] = max(self._peaks.get(room, 0), count)
+        return count
+
+    async def peak_viewers(self, room: str) -> int:
+        return max(self._peaks.get(room, 0), self.local_viewers(room))
+
+    async def _report_presence(self, local: _Room) -> int:
+        return await self.viewers(local.key)
+
+
+# --- several processes: Redis ---------------------------------------------------------------
+
+# KEYS: seq, buffer. ARGV: body (encoded object without seq), flag, buffer size, buffer TTL,
+# channel, seq TTL. The entry is "<flag><seq>|<frame>": the same string is buffered and
+# published, and the frame text is built here so that seq order == publish order.
+_PUBLISH_LUA = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+local body = ARGV[1]
+local text
+if body == '{}' then text = '{"seq":' .. seq .. '}'
+else text = '{"seq":' .. seq .. ',' .. string.sub(body, 2) end
+local entry = ARGV[2] .. seq .. '|' .. text
+redis.call('RPUSH', KEYS[2], entry)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[5], entry)
+return seq
+"""
+
+# KEYS: presence hash, peak. ARGV: this process's id, its count, now (ms), entry TTL (ms).
+# Returns the viewers across processes (fresh entries only) and keeps the peak.
+_PRESENCE_LUA = """
+local now = tonumber(ARGV[3])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. (now + tonumber(ARGV[4])))
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local entries = redis.call('HGETALL', KEYS[1])
+local total = 0
+for i = 1, #entries, 2 do
+  local value = entries[i + 1]
+  local sep = string.find(value, ':')
+  if tonumber(string.sub(value, sep + 1)) < now then
+    redis.call('HDEL', KEYS[1], entries[i])
+  else
+    total = total + tonumber(string.sub(value, 1, sep - 1))
+  end
+end
+local peak = tonumber(redis.call('GET', KEYS[2]) or '0')
+if total > peak then redis.call('SET', KEYS[2], total, 'EX', 86400) end
+return total
+"""
+
+_FLAGS = {(False, False): "A", (True, False): "S", (False, True): "a", (True, True): "s"}
+_KICK, _REACTIONS = "K", "R"
+
+
+def _parse_entry(entry: str) -> tuple[str, int, str]:
+    bar = entry.index("|")
+    return entry[0], int(entry[1:bar]), entry[bar + 1:]
+
+
+class RedisHub(Hub):
+    """Several processes: one Redis pub/sub subscription per room per process."""
+
+    def __init__(self, redis):
+        super().__init__()
+        self.redis = redis
+        self._pubsub = None
+        self._reader: asyncio.Task | None = None
+        self._publish_script = redis.register_script(_PUBLISH_LUA)
+        self._presence_script = redis.register_script(_PRESENCE_LUA)
+        self._channels: dict[str, str] = {}  # channel -> room key
+        self._subscriptions = asyncio.Lock()  # SUBSCRIBE/UNSUBSCRIBE of one channel in order
+
+    def _channel(self, room: str) -> str:
+        return live_key("room", room)
+
+    async def _enter(self, key: str) -> _Room:
+        local = self._rooms.get(key)
+        if local is None:
+            local = self._rooms[key] = _Room(key)
+            local.ready = asyncio.get_running_loop().create_future()
+            channel = self._channel(key)
+            self._channels[channel] = key
+            try:
+                async with self._subscriptions:
+                    if self._pubsub is None:
+                        self._pubsub = self.redis.pubsub()
+                    await self._pubsub.subscribe(channel)
+                if self._reader is None:
+                    self._reader = asyncio.get_running_loop().create_task(self._read_loop())
+            except BaseException as error:
+                self._rooms.pop(key, None)
+                self._channels.pop(channel, None)
+                if not local.ready.done():
+                    local.ready.set_exception(error)
+                    local.ready.exception()  # retrieved: no "never retrieved" warning
+                raise
+        if local.ready is not None and not local.ready.done():
+            await asyncio.shield(local.ready)
+        return local
+
+    def _room_emptied(self, local: _Room) -> None:
+        if local.flush_handle is not None:
+            local.flush_handle.cancel()
+            local.flush_handle = None
+        if local.reactions_out:
+            self._share_reactions(local)
+        self._rooms.pop(local.key, None)
+        channel = self._channel(local.key)
+        self._channels.pop(channel, None)
+        if self._pubsub is not None and not self._closed:
+            asyncio.get_running_loop().create_task(self._unsubscribe(channel, local))
+
+    async def _unsubscribe(self, channel: str, local: _Room) -> None:
+        try:
+            async with self._subscriptions:
+                # The room may have been entered again meanwhile: then it stays subscribed.
+                if channel not in self._channels and self._pubsub is not None:
+                    await self._pubsub.unsubscribe(channel)
+            await self._presence_script(
+                keys=[live_key("presence", local.key), live_key("peak", local.key)],
+                args=[self.id, 0, int(time.time() * 1000), self._presence_ttl_ms()],
+            )
+        except Exception:
+            logger.warning("live: unsubscribe failed", exc_info=True)
+
+    async def _read_loop(self) -> None:
+        while not self._closed:
+            try:
+                message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live: Redis subscription failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            if message is None:
+                continue
+            kind = message["type"]
+            channel = message["channel"]
+            channel = channel.decode() if isinstance(channel, bytes) else channel
+            key = self._channels.get(channel)
+            local = self._rooms.get(key) if key else None
+            if kind == "subscribe":
+                if local is not None and local.ready is not None and not local.ready.done():
+                    local.ready.set_result(None)
+                continue
+            if kind != "message" or local is None:
+                continue
+            data = message["data"]
+            entry = data.decode() if isinstance(data, bytes) else data
+            try:
+                await self._receive(local, entry)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live: bad room message")
+
+    async def _receive(self, local: _Room, entry: str) -> None:
+        flag = entry[0]
+        if flag == _KICK:
+            payload = json.loads(entry[1:])
+            self._kick_local(local.key, payload["user_id"], payload["code"], payload["reason"])
+            return
+        if flag == _REACTIONS:
+            self._add_reactions(local, json.loads(entry[1:]))
+            return
+        flag, seq, text = _parse_entry(entry)
+        if local.last_seq and seq > local.last_seq + 1:
+            # A message was lost (a Redis reconnect): fill the gap from the buffer.
+            missed = await self._since(local.key, local.last_seq) or []
+            for item_seq, item_text, staff_only in missed:
+                if item_seq < seq:
+                    self._dispatch(local.key, item_seq, item_text, staff_only, False)
+        self._dispatch(local.key, seq, text, flag in "Ss", flag in "as")
+
+    async def _publish(self, room: str, body: str, staff_only: bool, coalesce: bool) -> int:
+        return int(await self._publish_script(
+            keys=[live_key("seq", room), live_key("buffer", room)],
+            args=[body, _FLAGS[staff_only, coalesce], self.buffer_size, self.buffer_ttl,
+                  self._channel(room), 86400],
+        ))
+
+    async def _since(self, room: str, last_seq: int):
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.get(live_key("seq", room))
+        pipe.lrange(live_key("buffer", room), 0, -1)
+        current, entries = await pipe.execute()
+        current = int(current or 0)
+        if last_seq > current:
+            return None
+        if last_seq == current:
+            return []
+        items = []
+        for raw in entries:
+            flag, seq, text = _parse_entry(raw.decode() if isinstance(raw, bytes) else raw)
+            items.append((seq, text, flag in "Ss"))
+        if not items or items[0][0] > last_seq + 1:
+            return None
+        return [item for item in items if item[0] > last_seq]
+
+    async def _current_seq(self, room: str) -> int:
+        return int(await self.redis.get(live_key("seq", room)) or 0)
+
+    async def react(self, room: str, reaction: str, count: int = 1) -> None:
+        local = self._rooms.get(room)
+        if local is None:
+            # No local socket: share at once (rare: reactions come from a local socket).
+            await self.redis.publish(self._channel(room), _REACTIONS + encode({reaction: count}))
+            return
+        local.reactions_out[reaction] = local.reactions_out.get(reaction, 0) + count
+        self._schedule_flush(local)
+
+    def _share_reactions(self, local: _Room) -> None:
+        counts, local.reactions_out = local.reactions_out, {}
+        if not self._closed:
+            asyncio.get_running_loop().create_task(
+                self.redis.publish(self._channel(local.key), _REACTIONS + encode(counts)))
+
+    async def kick(self, room: str, *, user_id: int, code: int, reason: str = "") -> None:
+        payload = encode({"user_id": user_id, "code": code, "reason": reason})
+        await self.redis.publish(self._channel(room), _KICK + payload)
+        # Local sockets at once too (the message comes back as well; closing twice is a no-op).
+        self._kick_local(room, user_id, code, reason)
+
+    def _presence_ttl_ms(self) -> int:
+        return int(max(5.0, 5 * self.presence_interval) * 1000)
+
+    async def _report_presence(self, local: _Room) -> int:
+        return int(await self._presence_script(
+            keys=[live_key("presence", local.key), live_key("peak", local.key)],
+            args=[self.id, len(local.conns), int(time.time() * 1000), self._presence_ttl_ms()],
+        ))
+
+    async def viewers(self, room: str) -> int:
+        local = self._rooms.get(room)
+        return int(await self._presence_script(
+            keys=[live_key("presence", room), live_key("peak", room)],
+            args=[self.id, len(local.conns) if local else 0, int(time.time() * 1000),
+                  self._presence_ttl_ms()],
+        ))
+
+    async def peak_viewers(self, room: str) -> int:
+        await self.viewers(room)
+        return int(await self.redis.get(live_key("peak", room)) or 0)
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+            self._reader = None
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+            self._pubsub = None
+
+
+# --- one hub per event loop -------------------------------------------------------------------
+
+_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per loop: a server process has one)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        # LIVE_HUB_BACKEND = "memory" keeps one process on the memory hub even with Redis
+        # configured (the benchmark's in-memory path); unset, Redis whenever REDIS_URL is.
+        redis = None if _setting("LIVE_HUB_BACKEND", "") == "memory" else get_redis()
+        hub = RedisHub(redis) if redis is not None else MemoryHub()
+        _hubs[loop] = hub
+    return hub
+
+
+async def reset_hub() -> None:
+    """Closes and forgets the running loop's hub (tests)."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.aclose()

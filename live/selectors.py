@@ -1,0 +1,58 @@
+"""Reads for the live rooms: who enters a room and with which role, bans, replay windows.
+
+The role in a room comes from ``courses.selectors.lecture_role`` (the one home of "who may see a
+lecture"); the room adds its own refusals (banned, lecture not open).
+
+Roles: ``viewer``; ``lecturer`` and ``assistant`` (the lecture's staff; assistants moderate);
+``admin`` (an administrator whose scope holds the course: moderates, does not teach).
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from courses.models import Lecture
+from courses.selectors import lecture_role as courses_lecture_role
+from live.models import ChatMessage, Question, RoomBan
+
+VIEWER, LECTURER, ASSISTANT, ADMIN = "viewer", "lecturer", "assistant", "admin"
+# Who moderates chat (delete, mute, ban, slow mode) and may see staff-only frames.
+MODERATOR_ROLES = frozenset({LECTURER, ASSISTANT, ADMIN})
+# Who runs the lecture's content: pins and answers questions, pushes and closes quizzes.
+TEACHING_ROLES = frozenset({LECTURER, ASSISTANT})
+# Lecture states in which the room admits people.
+OPEN_STATES = frozenset({Lecture.State.SCHEDULED, Lecture.State.LIVE})
+
+
+def lecture_role(user, lecture: Lecture) -> str | None:
+    """``viewer`` / ``lecturer`` / ``assistant`` / ``admin``, or None for someone who may not enter."""
+    return courses_lecture_role(user, lecture)
+
+
+def lecture_for_room(lecture_id: int) -> Lecture | None:
+    return Lecture.objects.select_related("course").filter(pk=lecture_id).first()
+
+
+def room_ban_exists(*, lecture_id: int, user_id: int) -> bool:
+    return RoomBan.objects.filter(lecture_id=lecture_id, user_id=user_id, lifted_at__isnull=True).exists()
+
+
+def room_ban_list(*, lecture: Lecture) -> QuerySet[RoomBan]:
+    return (RoomBan.objects.filter(lecture=lecture, lifted_at__isnull=True)
+            .select_related("user", "banned_by").order_by("-created_at", "-id"))
+
+
+def can_moderate(user, lecture: Lecture) -> bool:
+    return lecture_role(user, lecture) in MODERATOR_ROLES
+
+
+def replay_chat(*, lecture: Lecture, start_ms: int, end_ms: int) -> QuerySet[ChatMessage]:
+    """Chat in [start_ms, end_ms) into the lecture, deleted messages left out, in replay order."""
+    return (ChatMessage.objects.filter(lecture=lecture, deleted_at__isnull=True,
+                                       offset_ms__gte=start_ms, offset_ms__lt=end_ms)
+            .select_related("author").order_by("offset_ms", "number"))
+
+
+def replay_questions(*, lecture: Lecture, start_ms: int, end_ms: int) -> QuerySet[Question]:
+    return (Question.objects.filter(lecture=lecture, offset_ms__gte=start_ms, offset_ms__lt=end_ms)
+            .select_related("author").order_by("offset_ms", "id"))

@@ -1,0 +1,52 @@
+"""Courses and notifications in the Django admin: every model registered scoped, pages open for
+each administrator, rows out of scope refused."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+
+from common.admin import ScopedAdmin
+from courses.services import resource_submit
+from notifications.services import notify
+from tests.common.admin_support import admin_client, refused, superuser
+from tests.courses.support import build, pdf, studio_course
+
+APPS = ["courses", "notifications"]
+
+
+def test_every_model_is_registered_scoped():
+    for app in APPS:
+        for model in apps.get_app_config(app).get_models():
+            if model.__name__.startswith("Historical"):
+                continue
+            assert admin.site.is_registered(model), model
+            assert isinstance(admin.site._registry[model], ScopedAdmin), model
+
+
+@pytest.mark.parametrize("who", ["superuser", "city_admin", "county_admin_a", "school_admin_a"])
+def test_every_page_opens(world, who, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    w = build(world)
+    resource_submit(actor=w.member.user, upload=pdf(), title="课件", studio=w.studio)
+    notify(recipient_ids=[w.student_a.user_id], kind="x", title="t")
+    user = superuser() if who == "superuser" else getattr(w, who).user
+    client = admin_client(user)
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in APPS:
+            continue
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        response = client.get(base)
+        assert response.status_code == 200, base
+        for obj in list(response.context["cl"].result_list)[:3]:
+            for url in [f"{base}{obj.pk}/change/", f"{base}{obj.pk}/history/"]:
+                assert client.get(url).status_code == 200, url
+        assert client.get(f"{base}add/").status_code == 403
+
+
+def test_a_county_admin_of_another_county_does_not_see_the_studios_courses(world):
+    w = build(world)
+    course = studio_course(w)
+    client = admin_client(w.county_admin_b.user)
+    assert refused(client.get(f"/admin/courses/course/{course.pk}/change/"))
+    assert refused(client.get(f"/admin/courses/lecture/{w.lecture.pk}/change/"))
+    assert admin_client(w.county_admin_a.user).get(f"/admin/courses/course/{course.pk}/change/").status_code == 200

@@ -1,0 +1,113 @@
+"""The room's door (live.room.RoomHandler.on_connect) and its snapshot, through config.asgi."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from live.hub import CLOSE_BANNED, CLOSE_FORBIDDEN, CLOSE_NO_TICKET, CLOSE_NOT_FOUND, CLOSE_NOT_OPEN
+from tests.live.room_support import (
+    ORIGIN,
+    connect,
+    joined,
+    make_room,
+    room_db,
+    room_env,  # noqa: F401 - fixture
+)
+
+pytestmark = [room_db, pytest.mark.usefixtures("room_env")]
+
+
+async def test_a_viewer_enters_and_gets_a_snapshot():
+    room = await make_room()
+    client = await joined(room.viewers[0], room.lecture.pk)
+    snapshot = client.received[0]
+    assert snapshot["lecture"] == {
+        "id": room.lecture.pk, "title": "一次函数", "state": "live",
+        "went_live_at": room.lecture.went_live_at.isoformat(), "play_url": "https://live.example/hls/1.m3u8"}
+    assert snapshot["you"]["role"] == "viewer"
+    assert snapshot["you"]["user_id"] == room.viewers[0].pk
+    assert snapshot["chat"] == [] and snapshot["questions"] == [] and snapshot["quiz"] is None
+    assert snapshot["slow_mode"] == 0 and isinstance(snapshot["seq"], int)
+    assert "rtmp://" not in str(snapshot)
+    await client.leave()
+
+
+@pytest.mark.parametrize(("who", "role"), [("lecturer", "lecturer"), ("assistant", "assistant"),
+                                           ("admin", "admin")])
+async def test_staff_roles(who, role):
+    room = await make_room()
+    client = await joined(getattr(room, who), room.lecture.pk)
+    assert client.received[0]["you"]["role"] == role
+    await client.leave()
+
+
+async def test_the_display_name_never_the_real_name():
+    room = await make_room()
+    viewer = room.viewers[0]
+    client = await joined(viewer, room.lecture.pk)
+    assert client.received[0]["you"]["name"] == viewer.display_name
+    real_name = await sync_to_async(lambda: viewer.student_profile.real_name)()
+    assert real_name not in str(client.received[0])
+    await client.leave()
+
+
+async def test_someone_who_may_not_see_the_lecture_is_refused():
+    room = await make_room()
+    client = await connect(room.outsider, room.lecture.pk)
+    assert client.close_code == CLOSE_FORBIDDEN
+
+
+async def test_no_such_lecture():
+    room = await make_room()
+    client = await connect(room.viewers[0], room.lecture.pk + 1000)
+    assert client.close_code == CLOSE_NOT_FOUND
+
+
+@pytest.mark.parametrize("state", ["draft", "ended", "replay", "cancelled"])
+async def test_a_lecture_that_is_not_open_has_no_room(state):
+    room = await make_room(state=state)
+    client = await connect(room.lecturer, room.lecture.pk)
+    assert client.close_code == CLOSE_NOT_OPEN
+
+
+async def test_a_scheduled_lecture_is_open():
+    room = await make_room(state="scheduled")
+    client = await joined(room.viewers[0], room.lecture.pk)
+    assert client.received[0]["lecture"]["state"] == "scheduled"
+    await client.leave()
+
+
+async def test_without_a_ticket():
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+
+    room = await make_room()
+    communicator = WebsocketCommunicator(application, f"/ws/live/{room.lecture.pk}/?ticket=nope",
+                                         headers=[ORIGIN])
+    connected, _ = await communicator.connect()
+    assert connected
+    message = await communicator.receive_output(5)
+    assert message == {"type": "websocket.close", "code": CLOSE_NO_TICKET, "reason": message.get("reason")}
+
+
+async def test_a_banned_viewer_is_refused_on_connect():
+    from live.models import RoomBan
+
+    room = await make_room()
+    await sync_to_async(RoomBan.objects.create)(lecture=room.lecture, user=room.viewers[0],
+                                                banned_by=room.lecturer)
+    client = await connect(room.viewers[0], room.lecture.pk)
+    assert client.close_code == CLOSE_BANNED
+
+
+async def test_unknown_and_malformed_frames_are_answered_with_errors():
+    room = await make_room()
+    client = await joined(room.viewers[0], room.lecture.pk)
+    assert (await client.request("nonsense"))["code"] == "unknown_type"
+    for fields in ({}, {"text": 5}, {"text": ["x"]}, {"text": "a\x00b"}):
+        answer = await client.request("chat.send", **fields)
+        assert answer["type"] == "error" and answer["code"] in ("bad_request", "empty"), (fields, answer)
+    for value in (None, "1", 1.5, True, -1, 0, 2**64):
+        answer = await client.request("question.upvote", question_id=value)
+        assert answer["code"] == "bad_request", (value, answer)
+    await client.leave()

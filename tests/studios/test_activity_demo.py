@@ -1,0 +1,20 @@
+from django.core.management import call_command
+
+from service_records.models import ServiceEvent
+from studios.activities.models import Activity, LeaveRequest
+from studios.demo_activities import seed_demo_activities
+from studios.models import Studio
+
+
+def test_demo_activities_cover_every_state_once(db):
+    call_command("seed_demo", verbosity=0)
+    created = seed_demo_activities()
+    assert created > 0
+    assert seed_demo_activities() == 0  # idempotent
+    states = {"draft", "announced", "submitted", "returned", "published"}
+    for studio in Studio.objects.filter(status="active"):
+        assert set(Activity.objects.filter(studio=studio).values_list("state", flat=True)) == states
+    published = Activity.objects.filter(state="published")
+    assert ServiceEvent.objects.filter(source_id__in=[str(a.pk) for a in published]).count() == published.count()
+    assert LeaveRequest.objects.filter(state="pending").exists()
+    assert Activity.objects.filter(kind="outreach", served_county__isnull=False).exists()
