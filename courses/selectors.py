@@ -261,9 +261,7 @@ def lecture_role(user, lecture: Lecture) -> str | None:
     role = lecture_staff_role(user, lecture)
     if role is not None:
         return role
-    course = (Course.objects.select_related("studio__host_school", "owner__school")
-              .only("pk", "status", "studio__host_school", "owner__school")
-              .get(pk=lecture.course_id))
+    course = Course.objects.select_related("studio__host_school", "owner__school").get(pk=lecture.course_id)
     if user_is_admin(user) and school_in_scope(user=user, school=course_school_of_record(course)):
         return "admin"
     if course.status == Course.Status.PUBLISHED and can_see_course(user, course):

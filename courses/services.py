@@ -495,6 +495,12 @@ def lecture_cancel(*, actor: User, lecture: Lecture) -> Lecture:
     return lecture
 
 
+def lecture_peak_viewers_record(*, lecture_id: int, viewers: int) -> bool:
+    """Raises the lecture's peak concurrent viewers to ``viewers`` if that is higher (the live
+    rooms report it). One conditional UPDATE: concurrent reports never lower the peak."""
+    return bool(Lecture.objects.filter(pk=lecture_id, peak_viewers__lt=viewers).update(peak_viewers=viewers))
+
+
 # --- reminders -------------------------------------------------------------------------------
 
 def lecture_reminders_send(*, now: datetime.datetime | None = None) -> int:

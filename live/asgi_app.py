@@ -14,7 +14,6 @@ closes: this coroutine writes the outbox to the socket, a reader task hands each
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from urllib.parse import parse_qs
@@ -98,22 +97,17 @@ async def live_room_app(scope, receive, send):
         await _refuse(send, refusal.code, refusal.reason)
         return
     hub = get_hub()
-    reader = None
     try:
         try:
             await hub.join(conn, handler)
         except Exception:
             logger.exception("live: joining the room failed", extra={"room": conn.room})
             await conn.close(CLOSE_INTERNAL, "try again")
-        else:
-            reader = asyncio.get_running_loop().create_task(_read_loop(conn, receive, handler))
-        await conn.write_loop()
+        conn.start_writing()
+        await _read_loop(conn, receive, handler)
     finally:
         hub.leave(conn)
-        if reader is not None and not reader.done():
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+        await conn.finish()
         try:
             await handler.on_disconnect(conn, conn.client_close_code or conn.close_code or 1006)
         except Exception:
@@ -121,8 +115,11 @@ async def live_room_app(scope, receive, send):
 
 
 async def _read_loop(conn: Connection, receive, handler) -> None:
-    while True:
-        message = await receive()
+    """Hands each incoming frame to the room handler until either side closes."""
+    while not conn.closed:
+        message = await conn.wait_receive(receive)
+        if message is None:
+            return
         kind = message["type"]
         if kind == "websocket.disconnect":
             conn.client_went_away(message.get("code", 1005))
@@ -149,5 +146,3 @@ async def _read_loop(conn: Connection, receive, handler) -> None:
             logger.exception("live: on_message failed", extra={"room": conn.room})
             await conn.send({"type": "error", "id": frame.get("id"), "code": "internal",
                              "message": _("The server could not handle this message.")})
-        if conn.closed:
-            return

@@ -55,6 +55,16 @@ CLOSE_INTERNAL = 1011
 MAX_INCOMING_BYTES = 4096
 
 
+class _Limits:
+    """Per-connection outbox bounds, read from settings when a hub is made (tests change them)."""
+
+    frames = 512
+    bytes = 512 * 1024
+
+
+_LIMITS = _Limits()
+
+
 def _setting(name: str, default):
     return getattr(settings, name, default)
 
@@ -89,13 +99,14 @@ class Connection:
     """One websocket of a live room, created by the transport (live/asgi_app.py).
 
     ``deliver``/``send`` only queue (never await), so the hub writes a frame to thousands of
-    sockets in one pass; the connection's writer drains its queue at the socket's pace.
+    sockets in one pass. An idle connection holds no task and no buffer: a writer task exists
+    only while its outbox has frames, and drains it at the socket's pace.
     """
 
     __slots__ = (
         "user", "lecture_id", "room", "role", "last_seq", "sent_seq", "close_code", "close_reason",
-        "client_close_code", "_asgi_send", "_outbox", "_outbox_bytes", "_wakeup", "_early",
-        "_writer_task", "_max_frames", "_max_bytes", "__weakref__",
+        "client_close_code", "close_sent", "_asgi_send", "_outbox", "_outbox_bytes", "_early",
+        "_writer_task", "_writing", "_reader_task", "__weakref__",
     )
 
     def __init__(self, *, user, lecture_id: int, last_seq: int | None = None, asgi_send=None):
@@ -108,14 +119,14 @@ class Connection:
         self.close_code: int | None = None  # set once we decided to close
         self.close_reason = ""
         self.client_close_code: int | None = None  # set when the client went away
+        self.close_sent = False
         self._asgi_send = asgi_send
-        self._outbox: deque[str] = deque()
+        self._outbox: deque[str] | None = None  # created when needed, dropped when drained
         self._outbox_bytes = 0
-        self._wakeup: asyncio.Future | None = None
         self._early: list | None = None  # live frames held back while joining
         self._writer_task: asyncio.Task | None = None
-        self._max_frames = _setting("LIVE_OUTBOX_FRAMES", 512)
-        self._max_bytes = _setting("LIVE_OUTBOX_BYTES", 512 * 1024)
+        self._writing = False  # the transport started the writer (after the join)
+        self._reader_task: asyncio.Task | None = None  # parked in receive(), see wait_receive
 
     def __repr__(self) -> str:
         return f"<Connection {self.room} user={getattr(self.user, 'pk', None)} role={self.role}>"
@@ -137,35 +148,45 @@ class Connection:
     def _push(self, text: str) -> None:
         if self.closed:
             return
-        if len(self._outbox) >= self._max_frames or self._outbox_bytes + len(text) > self._max_bytes:
+        outbox = self._outbox
+        if outbox is None:
+            outbox = self._outbox = deque()
+        if len(outbox) >= _LIMITS.frames or self._outbox_bytes + len(text) > _LIMITS.bytes:
             self._too_slow()
             return
-        self._outbox.append(text)
+        outbox.append(text)
         self._outbox_bytes += len(text)
-        self._wake()
-
-    def _wake(self) -> None:
-        wakeup = self._wakeup
-        if wakeup is not None and not wakeup.done():
-            wakeup.set_result(None)
+        if self._writer_task is None and self._writing:
+            self._writer_task = asyncio.get_running_loop().create_task(self._write())
 
     def _too_slow(self) -> None:
         logger.info("live: closing a client that cannot keep up", extra={"room": self.room})
-        self._outbox.clear()
-        self._outbox_bytes = 0
-        self.close_code, self.close_reason = CLOSE_TOO_SLOW, "too slow"
+        self._drop_outbox()
+        self._early = None
+        self._begin_close(CLOSE_TOO_SLOW, "too slow")
         task = self._writer_task
-        if task is not None and self._wakeup is None:
-            # The writer is stuck in a send to a socket that does not drain: stop it there.
+        if task is not None:
+            # The writer is stuck in a send to a socket that does not drain: stop it there;
+            # it then sends the close frame.
             task.cancel()
-        self._wake()
+
+    def _drop_outbox(self) -> None:
+        self._outbox = None
+        self._outbox_bytes = 0
+
+    def _begin_close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.close_code, self.close_reason = code, reason
+        self._early = None
+        if self._writer_task is None and self._writing:
+            self._writer_task = asyncio.get_running_loop().create_task(self._write())
 
     def deliver(self, seq: int, text: str) -> None:
         """A room frame (seq > 0) or a seq-less room frame (presence, reactions; seq 0)."""
         if self._early is not None:
             self._early.append((seq, text))
-            if len(self._early) > self._max_frames:
-                self._early = None
+            if len(self._early) > _LIMITS.frames:
                 self._too_slow()
             return
         if seq:
@@ -196,54 +217,76 @@ class Connection:
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close after what is already queued has been written."""
-        if self.closed:
-            return
-        self.close_code, self.close_reason = code, reason
-        if self._early is not None:
-            self._early = None
-        self._wake()
+        self._begin_close(code, reason)
 
-    # -- the writer (run by the transport once the connection has joined) --
+    # -- used by the transport --
 
-    async def write_loop(self) -> None:
-        """Writes the outbox to the socket until the connection closes; sends our close frame."""
-        self._writer_task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
+    def start_writing(self) -> None:
+        """From now on queued frames are written (the join queued the resume or snapshot)."""
+        self._writing = True
+        if self._writer_task is None and (self._outbox or self.close_code is not None):
+            self._writer_task = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
         send = self._asgi_send
         try:
-            while True:
-                while self._outbox:
-                    text = self._outbox.popleft()
-                    self._outbox_bytes -= len(text)
-                    await send({"type": "websocket.send", "text": text})
-                if self.closed:
-                    break
-                self._wakeup = loop.create_future()
-                try:
-                    await self._wakeup
-                finally:
-                    self._wakeup = None
+            outbox = self._outbox
+            while outbox:
+                text = outbox.popleft()
+                self._outbox_bytes -= len(text)
+                await send({"type": "websocket.send", "text": text})
+            if self._outbox is outbox:
+                self._drop_outbox()  # an idle connection keeps no buffer
         except asyncio.CancelledError:
             if self.close_code != CLOSE_TOO_SLOW:
+                self._writer_task = None
                 raise
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
         except OSError:  # uvicorn's ClientDisconnected is one
-            if self.client_close_code is None:
-                self.client_close_code = 1006
-        finally:
-            self._writer_task = None
-        if self.close_code is not None and self.client_close_code is None:
-            with contextlib.suppress(OSError):  # uvicorn's ClientDisconnected is one
+            self.client_went_away(1006)
+        self._writer_task = None
+        if self.close_code is not None and self.client_close_code is None and not self.close_sent:
+            self.close_sent = True
+            with contextlib.suppress(OSError):
                 await send({"type": "websocket.close", "code": self.close_code, "reason": self.close_reason})
+            # Servers answer our close with websocket.disconnect; harnesses may not: stop waiting.
+            reader = self._reader_task
+            if reader is not None:
+                reader.cancel()
+
+    async def wait_receive(self, receive):
+        """``receive()``, or None once we have sent our close (the reader stops there)."""
+        if self.close_sent:
+            return None
+        self._reader_task = asyncio.current_task()
+        try:
+            return await receive()
+        except asyncio.CancelledError:
+            if not self.close_sent:
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            return None
+        finally:
+            self._reader_task = None
 
     def client_went_away(self, code: int) -> None:
         if self.client_close_code is None:
             self.client_close_code = code
-        self._outbox.clear()
-        self._outbox_bytes = 0
-        self._wake()
+        self._drop_outbox()
+        self._early = None
+
+    async def finish(self) -> None:
+        """Waits for the writer to finish (the connection is over)."""
+        task = self._writer_task
+        if task is not None and not task.done():
+            if self.client_close_code is not None:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await task
 
     # -- joining --
 
@@ -290,6 +333,8 @@ class Hub:
     """The process's room hub. ``MemoryHub`` without REDIS_URL, ``RedisHub`` with it."""
 
     def __init__(self):
+        _LIMITS.frames = _setting("LIVE_OUTBOX_FRAMES", 512)
+        _LIMITS.bytes = _setting("LIVE_OUTBOX_BYTES", 512 * 1024)
         self.id = uuid.uuid4().hex[:12]
         self._rooms: dict[str, _Room] = {}
         self._ticker: asyncio.Task | None = None
@@ -410,10 +455,8 @@ class Hub:
         if local is None:
             return
         for conn in list(local.conns):
-            if conn.user_id == user_id and not conn.closed:
-                conn.close_code, conn.close_reason = code, reason
-                conn._early = None
-                conn._wake()
+            if conn.user_id == user_id:
+                conn._begin_close(code, reason)
 
     def _joined(self, local: _Room) -> None:
         pass

@@ -256,6 +256,9 @@ class RoomHandler:
             fresh = await _refresh(lecture_ids)
             for lid in lecture_ids:
                 room = fresh.get(lid)
+                known = self.rooms.get(lid)
+                if room is not None and known is not None and known.state not in OPEN_STATES:
+                    room.state = known.state  # told it ended before the row says so: stays ended
                 if room is None or (room.state not in OPEN_STATES and not hub.local_viewers(room_key(lid))):
                     self.rooms.pop(lid, None)
                 else:

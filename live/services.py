@@ -234,12 +234,29 @@ def live_lecture_close(*, lecture: Lecture) -> list:
 def _announce_end(lecture_id: int) -> None:
     """Tells the room (every process, through the hub) that the lecture ended. Best effort: a
     failure is logged and never undoes the close."""
-    from asgiref.sync import async_to_sync
+    from asgiref.sync import SyncToAsync, async_to_sync
 
     from live.room import announce_lecture_ended
 
+    # Under the ASGI server (a sync view in its thread pool) this runs on the server's loop and
+    # hub; in a plain sync process (gunicorn, a command, a test) on a loop of its own, whose hub
+    # and Redis client are closed afterwards.
+    server_loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    temporary = server_loop is None or not server_loop.is_running()
+
+    async def announce():
+        try:
+            await announce_lecture_ended(lecture_id)
+        finally:
+            if temporary:
+                from live.hub import reset_hub
+                from live.redis import close_redis
+
+                await reset_hub()
+                await close_redis()
+
     try:
-        async_to_sync(announce_lecture_ended)(lecture_id)
+        async_to_sync(announce)()
     except Exception:
         logger.exception("could not announce the end of lecture %s to its room", lecture_id)
 

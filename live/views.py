@@ -37,6 +37,7 @@ def _labels() -> dict:
         "refused": _("You may not enter this room."), "banned": _("You have been removed from this room."),
         "notOpen": _("The room is open only while the lecture is scheduled or live."),
         "notFound": _("No such lecture."), "ended": _("The lecture has ended."),
+        "signedOut": _("You are signed out: reload the page to sign in again."),
         "delete": _("Delete"), "mute": _("Mute 10 min"), "muteDone": _("Muted"),
         "muted": _("You are muted in this room until %(time)s."),
         "slowMode": _("Slow mode: one message every %(seconds)s s."),

@@ -91,6 +91,7 @@ REFUSED = {
     "api/v1/imports/": {"student_a", "teacher_a"},
     "api/v1/audit/": {"student_a", "teacher_a"},
     "api/v1/dashboard/figures/": {"student_a", "teacher_a"},
+    "api/v1/exports/jobs/": {"student_a", "teacher_a"},
     "api/v1/service-records/adoption/": {"student_a", "teacher_a", "school_admin_a"},
     "api/v1/service-records/disputes/": {"student_a"},
     "api/v1/service-records/flags/": {"student_a", "teacher_a"},

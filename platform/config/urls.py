@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("regions.urls")),
     path("", include("studios.urls")),
     path("", include("courses.urls")),
+    path("", include("live.urls")),
     path("", include("notifications.urls")),
     path("", include("service_records.urls")),
     path("", include("common.urls")),

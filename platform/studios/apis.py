@@ -92,7 +92,8 @@ class StudioKindSerializer(serializers.ModelSerializer):
         model = StudioKind
         fields = ["id", "code", "name", "description", "cycle_years", "max_members", "min_members",
                   "min_members_from_other_schools", "max_members_from_host_school", "max_trainees",
-                  "min_trainees", "is_active"]
+                  "min_trainees", "trainee_absence_limit", "member_reports_per_year",
+                  "research_lessons_per_term", "offline_activities_per_cycle", "is_active"]
 
 
 class StudioKindBriefSerializer(serializers.ModelSerializer):

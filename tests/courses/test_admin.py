@@ -4,10 +4,10 @@ each administrator, rows out of scope refused."""
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from notifications.services import notify
 
 from common.admin import ScopedAdmin
 from courses.services import resource_submit
-from notifications.services import notify
 from tests.common.admin_support import admin_client, refused, superuser
 from tests.courses.support import build, pdf, studio_course
 
@@ -31,7 +31,7 @@ def test_every_page_opens(world, who, settings, tmp_path):
     notify(recipient_ids=[w.student_a.user_id], kind="x", title="t")
     user = superuser() if who == "superuser" else getattr(w, who).user
     client = admin_client(user)
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         if model._meta.app_label not in APPS:
             continue
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
@@ -49,4 +49,5 @@ def test_a_county_admin_of_another_county_does_not_see_the_studios_courses(world
     client = admin_client(w.county_admin_b.user)
     assert refused(client.get(f"/admin/courses/course/{course.pk}/change/"))
     assert refused(client.get(f"/admin/courses/lecture/{w.lecture.pk}/change/"))
-    assert admin_client(w.county_admin_a.user).get(f"/admin/courses/course/{course.pk}/change/").status_code == 200
+    page = admin_client(w.county_admin_a.user).get(f"/admin/courses/course/{course.pk}/change/")
+    assert page.status_code == 200

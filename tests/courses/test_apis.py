@@ -66,14 +66,16 @@ def test_unknown_fields_and_bad_values_are_400(w, client_for):
 
 def test_a_member_creates_and_an_editor_publishes(w, client_for):
     response = client_for(w.member.user).post(
-        "/api/v1/courses/", {"title": "新课程", "studio": w.studio.pk, "visibility": "school", "school": w.school_b.pk})
+        "/api/v1/courses/",
+        {"title": "新课程", "studio": w.studio.pk, "visibility": "school", "school": w.school_b.pk})
     assert response.status_code == 201, response.content
     course_id = response.json()["id"]
     assert response.json()["status"] == "draft" and response.json()["can"] == {"edit": True}
     assert client_for(w.student_b.user).get(f"/api/v1/courses/{course_id}/").status_code == 404
     assert client_for(w.host.user).post(f"/api/v1/courses/{course_id}/publish/").status_code == 200
     assert client_for(w.student_b.user).get(f"/api/v1/courses/{course_id}/").status_code == 200
-    assert _error(client_for(w.host.user).post(f"/api/v1/courses/{course_id}/publish/"), 409) == "course_state"
+    again = client_for(w.host.user).post(f"/api/v1/courses/{course_id}/publish/")
+    assert _error(again, 409) == "course_state"
 
 
 @pytest.mark.parametrize("who", ["other_member", "trainee", "county_admin_b", "student_a", "teacher_b"])
@@ -105,7 +107,8 @@ def test_cover_upload_checks_type_and_content(w, client_for, settings, tmp_path)
     response = client.post(url, {"cover": pdf("cover.png", PNG)}, format="multipart")
     assert response.status_code == 200, response.content
     assert response.json()["cover_url"].startswith("/media/courses/covers/")
-    assert client_for(w.member.user).post(url, {"cover": pdf("c.png", PNG)}, format="multipart").status_code == 200
+    member = client_for(w.member.user).post(url, {"cover": pdf("c.png", PNG)}, format="multipart")
+    assert member.status_code == 200
     other = client_for(w.other_member.user).post(url, {"cover": pdf("c.png", PNG)}, format="multipart")
     assert other.status_code == 403
 
@@ -117,7 +120,8 @@ def test_the_roster_hides_real_names_of_students_of_other_schools(w, client_for)
     names = {row["user"]: row["real_name"] for row in rows}
     assert names[w.student_a.user_id] == w.student_a.real_name  # the host teaches at school_a
     assert names[w.student_b.user_id] is None
-    rows = client_for(w.county_admin_a.user).get(f"/api/v1/courses/{w.course.pk}/enrolments/").json()["results"]
+    rows = client_for(w.county_admin_a.user).get(
+        f"/api/v1/courses/{w.course.pk}/enrolments/").json()["results"]
     assert {row["user"]: row["real_name"] for row in rows}[w.student_b.user_id] is None
 
 
@@ -143,10 +147,12 @@ def test_lecture_crud_and_transitions_over_the_api(w, client_for):
     client = client_for(w.host.user)
     start = timezone.now() + datetime.timedelta(days=5)
     response = client.post(f"/api/v1/courses/{w.course.pk}/lectures/", {
-        "title": "新讲", "starts_at": start.isoformat(), "ends_at": (start - datetime.timedelta(hours=1)).isoformat()})
+        "title": "新讲", "starts_at": start.isoformat(),
+        "ends_at": (start - datetime.timedelta(hours=1)).isoformat()})
     assert _error(response, 400) == "lecture_times_invalid"
     response = client.post(f"/api/v1/courses/{w.course.pk}/lectures/", {
-        "title": "新讲", "starts_at": start.isoformat(), "ends_at": (start + datetime.timedelta(hours=1)).isoformat()})
+        "title": "新讲", "starts_at": start.isoformat(),
+        "ends_at": (start + datetime.timedelta(hours=1)).isoformat()})
     assert response.status_code == 201, response.content
     pk = response.json()["id"]
     assert client_for(w.student_b.user).get(f"/api/v1/lectures/{pk}/").status_code == 404  # a draft
@@ -169,7 +175,8 @@ def test_lecture_writes_are_refused_to_viewers(w, client_for, who):
     client = client_for(getattr(w, who).user)
     start = timezone.now() + datetime.timedelta(days=5)
     response = client.post(f"/api/v1/courses/{w.course.pk}/lectures/", {
-        "title": "x", "starts_at": start.isoformat(), "ends_at": (start + datetime.timedelta(hours=1)).isoformat()})
+        "title": "x", "starts_at": start.isoformat(),
+        "ends_at": (start + datetime.timedelta(hours=1)).isoformat()})
     assert response.status_code == 403
     assert client.patch(f"/api/v1/lectures/{w.lecture.pk}/", {"title": "x"}).status_code == 403
     assert client.post(f"/api/v1/lectures/{w.lecture.pk}/go-live/").status_code == 403
@@ -272,3 +279,17 @@ def test_the_feed_shows_lectures_i_teach_but_not_others(w, client_for, api_clien
     url = client_for(stranger.user).get("/api/v1/calendar/ics-token/").json()["url"]
     assert "VEVENT" not in api_client.get(url.split("testserver", 1)[1]).content.decode()
     assert Enrolment.objects.count() == 0
+
+
+def test_list_endpoints_do_not_query_per_row(w, client_for, django_assert_max_num_queries):
+    from tests.factories import LectureFactory, LectureStaffFactory
+
+    client = client_for(w.county_admin_a.user)
+    for _ in range(12):
+        lecture = LectureFactory(course=w.course, state="scheduled")
+        LectureStaffFactory(lecture=lecture)
+        studio_course(w, visibility="city")
+    with django_assert_max_num_queries(14):
+        assert len(client.get("/api/v1/lectures/").json()["results"]) == 13
+    with django_assert_max_num_queries(12):
+        assert len(client.get("/api/v1/courses/").json()["results"]) == 13

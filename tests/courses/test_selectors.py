@@ -81,7 +81,8 @@ def test_a_teachers_own_draft_is_seen_by_the_owner_and_admins_over_their_school(
 # --- lecture_role ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("who", "role"), [
-    ("lecturer", "lecturer"), ("assistant", "assistant"), ("county_admin_a", "admin"), ("city_admin", "admin"),
+    ("lecturer", "lecturer"), ("assistant", "assistant"), ("county_admin_a", "admin"),
+    ("city_admin", "admin"),
     ("student_a", "viewer"), ("student_b", "viewer"), ("teacher_b", "viewer"), ("host", "viewer"),
     ("county_admin_b", "viewer"), ("other_city_admin", None),
 ])
@@ -114,8 +115,9 @@ def test_lecture_role_takes_a_few_queries(w):
 
 def test_studio_course_figures_count_lectures_live_lectures_and_published_resources(w):
     now = timezone.now()
-    Lecture.objects.filter(pk=w.lecture.pk).update(state=Lecture.State.ENDED, starts_at=now - datetime.timedelta(
-        hours=2), ends_at=now - datetime.timedelta(hours=1), went_live_at=now - datetime.timedelta(hours=2))
+    hour = datetime.timedelta(hours=1)
+    Lecture.objects.filter(pk=w.lecture.pk).update(state=Lecture.State.ENDED, starts_at=now - 2 * hour,
+                                                   ends_at=now - hour, went_live_at=now - 2 * hour)
     Lecture.objects.create(course=w.course, title="取消的", starts_at=now, ends_at=now + datetime.timedelta(
         hours=1), state=Lecture.State.CANCELLED, created_by=w.host.user)
     for target in ({"studio": w.studio}, {"lecture": w.lecture}):
@@ -125,8 +127,8 @@ def test_studio_course_figures_count_lectures_live_lectures_and_published_resour
     Resource.objects.create(title="待审", file="resources/y.pdf", original_name="y.pdf", size=3,
                             content_type="application/pdf", submitted_by=w.member.user, studio=w.studio)
     today = timezone.localdate()
-    figures = studio_course_figures([w.studio.pk, w.other_studio.pk], start=today - datetime.timedelta(days=1),
-                                    end=today + datetime.timedelta(days=1))
+    day = datetime.timedelta(days=1)
+    figures = studio_course_figures([w.studio.pk, w.other_studio.pk], start=today - day, end=today + day)
     assert figures[w.studio.pk] == {"lectures": 1, "live_lectures": 1, "resources": 2}
     assert figures[w.other_studio.pk] == {"lectures": 0, "live_lectures": 0, "resources": 0}
     later = studio_course_figures([w.studio.pk], start=today + datetime.timedelta(days=5),

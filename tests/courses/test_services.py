@@ -6,12 +6,12 @@ import datetime
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from notifications.models import Notification
 
 from common.errors import Conflict, Forbidden, ServiceError
 from courses import services
 from courses.models import Course, Enrolment, Lecture, LectureStaff, Resource
 from courses.signals import lecture_ended
-from notifications.models import Notification
 from service_records.models import ServiceEvent
 from tests.courses.support import build, pdf
 from tests.factories import EnrolmentFactory, StudentFactory, UserFactory
@@ -210,7 +210,8 @@ def test_lecture_end_records_each_lecturers_service_once_and_sends_the_hook(
     events = ServiceEvent.objects.filter(kind__code="lecture_delivered")
     assert sorted(events.values_list("teacher_id", flat=True)) == sorted([w.lecturer.pk, w.member.pk])
     assert set(events.values_list("idempotency_key", flat=True)) == {
-        f"lecture:{w.lecture.pk}:delivered:{w.lecturer.pk}", f"lecture:{w.lecture.pk}:delivered:{w.member.pk}"}
+        f"lecture:{w.lecture.pk}:delivered:{w.lecturer.pk}",
+        f"lecture:{w.lecture.pk}:delivered:{w.member.pk}"}
     # The assistant's minutes come from the live rooms, not from here.
     assert not ServiceEvent.objects.filter(teacher_id=w.assistant.pk).exists()
     # Ended again (a retried request after a state glitch): still one event per lecturer.
@@ -278,7 +279,8 @@ def test_staff_of_a_finished_lecture_stays(w):
 
 def _due(w, minutes=20):
     start = timezone.now() + datetime.timedelta(minutes=minutes)
-    Lecture.objects.filter(pk=w.lecture.pk).update(starts_at=start, ends_at=start + datetime.timedelta(hours=1))
+    Lecture.objects.filter(pk=w.lecture.pk).update(starts_at=start,
+                                                   ends_at=start + datetime.timedelta(hours=1))
 
 
 def test_reminders_go_to_the_enrolled_once(w):
@@ -332,7 +334,7 @@ def test_the_task_runs_the_service(w):
 
     _due(w)
     EnrolmentFactory(course=w.course, user=w.student_a.user)
-    assert lecture_reminders_send_task.delay().get() == 1
+    assert lecture_reminders_send_task.apply().get() == 1
 
 
 # --- resources -------------------------------------------------------------------------------
@@ -351,7 +353,8 @@ def test_a_member_submits_and_the_host_approves_with_a_service_event(w):
 
 
 def test_the_submitter_never_approves_their_own(w):
-    resource = services.resource_submit(actor=w.host.user, upload=pdf(), title="主持人的课件", studio=w.studio)
+    resource = services.resource_submit(actor=w.host.user, upload=pdf(), title="主持人的课件",
+                                        studio=w.studio)
     with pytest.raises(Forbidden) as refused:
         services.resource_approve(actor=w.host.user, resource=resource)
     assert refused.value.code == "resource_own_review"
@@ -413,3 +416,9 @@ def test_a_rolled_back_submission_leaves_no_row(w):
         services.resource_submit(actor=w.member.user, upload=pdf(), title="x", studio=w.studio)
         raise RuntimeError
     assert not Resource.objects.exists()
+
+
+def test_peak_viewers_only_rise(w):
+    assert services.lecture_peak_viewers_record(lecture_id=w.lecture.pk, viewers=13000)
+    assert not services.lecture_peak_viewers_record(lecture_id=w.lecture.pk, viewers=200)
+    assert Lecture.objects.get(pk=w.lecture.pk).peak_viewers == 13000

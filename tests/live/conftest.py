@@ -60,7 +60,8 @@ class LiveSocket:
             self.reading.set()
         self.close_code: int | None = None
         self.blocked_sends = 0
-        self.task = asyncio.get_running_loop().create_task(live_room_app(self.scope, self._receive, self._send))
+        self.task = asyncio.get_running_loop().create_task(
+            live_room_app(self.scope, self._receive, self._send))
         self._incoming.put_nowait({"type": "websocket.connect"})
 
     async def _receive(self):
@@ -122,7 +123,7 @@ class LiveSocket:
             await self._incoming.put({"type": "websocket.disconnect", "code": 1001})
             try:
                 await asyncio.wait_for(self.task, TIMEOUT)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self.task.cancel()
 
 
@@ -153,7 +154,6 @@ class HubClient:
         self.handler = get_bench_handler()
         self.messages: asyncio.Queue = asyncio.Queue()
         self.conn = Connection(user=user, lecture_id=lecture_id, last_seq=last_seq, asgi_send=self._send)
-        self.task: asyncio.Task | None = None
 
     async def _send(self, message):
         await self.messages.put(message)
@@ -161,7 +161,7 @@ class HubClient:
     async def start(self) -> HubClient:
         await self.handler.on_connect(self.conn)
         await self.hub.join(self.conn, self.handler)
-        self.task = asyncio.get_running_loop().create_task(self.conn.write_loop())
+        self.conn.start_writing()
         return self
 
     async def frame(self, timeout: float = TIMEOUT) -> dict:
@@ -178,8 +178,7 @@ class HubClient:
     async def stop(self) -> None:
         self.conn.client_went_away(1000)
         self.hub.leave(self.conn)
-        if self.task is not None:
-            await asyncio.wait_for(self.task, TIMEOUT)
+        await asyncio.wait_for(self.conn.finish(), TIMEOUT)
 
 
 @pytest.fixture(params=["memory", "redis"])

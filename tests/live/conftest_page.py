@@ -83,20 +83,17 @@ def shared_in_memory_sqlite():
 class AsgiLiveServer:
     """uvicorn serving ``app`` on 127.0.0.1 from a daemon thread; ``url`` is its base URL."""
 
-    def __init__(self, app):
-        import uvicorn
-
+    def __init__(self, app, *, port: int = 0):
+        self.app = app
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
+        self.socket.bind(("127.0.0.1", port))
         self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, lifespan="off", ws="websockets-sansio", http="h11", loop="asyncio",
-                                log_level="warning", access_log=False, timeout_graceful_shutdown=2)
-        self.server = uvicorn.Server(config)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name=f"asgi-live-server-{self.port}", daemon=True)
+        self.server = None
+        self.thread = None
 
     def _run(self) -> None:
         try:
@@ -114,6 +111,12 @@ class AsgiLiveServer:
             await sync_to_async(connections.close_all)()
 
     def start(self) -> AsgiLiveServer:
+        import uvicorn
+
+        config = uvicorn.Config(self.app, lifespan="off", ws="websockets-sansio", http="h11", loop="asyncio",
+                                log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, name=f"asgi-live-server-{self.port}", daemon=True)
         self.thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not self.server.started:
@@ -124,9 +127,18 @@ class AsgiLiveServer:
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        if self.server is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=15)
         self.socket.close()
+
+    def restart(self) -> AsgiLiveServer:
+        """Stops the server (its websockets close, its loop and hub go) and serves again on the
+        same port from a new thread and loop: what a client sees when a server process restarts."""
+        self.stop()
+        fresh = AsgiLiveServer(self.app, port=self.port)
+        self.socket, self.error = fresh.socket, None
+        return self.start()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ tests that connect are transactional (``room_db``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 from types import SimpleNamespace
@@ -36,6 +37,7 @@ async def room_env(settings):
     settings.LIVE_COALESCE_SECONDS = 0.05
     settings.LIVE_COALESCE_MIN_SECONDS = 0.01
     settings.LIVE_QUIZ_CLOSE_GRACE = 0.01
+    settings.LIVE_PRESENCE_SECONDS = 0.05
     settings.LIVE_CHAT_FLUSH_SECONDS = 3600
     settings.LIVE_ATTENDANCE_FLUSH_SECONDS = 3600
     reset_memory_store()
@@ -151,10 +153,8 @@ async def connect(user, lecture_id: int, *, last_seq: int | None = None) -> Clie
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
     client = Client(communicator)
-    try:
+    with contextlib.suppress(ConnectionError):
         await client.frame()
-    except ConnectionError:
-        pass
     return client
 
 

@@ -16,7 +16,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators"),
 ]
 
-WAIT_MS = 20000
+WAIT_MS = 30000
 HOSTILE = '<img src=x onerror="window.__owned = 1">老师好'
 
 
@@ -143,6 +143,21 @@ def test_questions_sort_by_votes_and_the_lecturer_moderates(asgi_live_server, br
     lecturer.click("#slow-mode-form button[type=submit]")
     student.wait_for_selector("#slow-mode:not([hidden])", timeout=WAIT_MS)
     assert "30" in student.locator("#slow-mode").inner_text()
+    assert not lecturer_errors and not student_errors
+
+
+def test_the_pages_reconnect_when_the_server_restarts(asgi_live_server, browser):  # noqa: F811
+    world = build_world()
+    lecture = live_lecture(world)
+    lecturer, lecturer_errors = _open_room(browser, asgi_live_server, world.teacher_a.user, lecture)
+    student, student_errors = _open_room(browser, asgi_live_server, world.student_a.user, lecture)
+
+    asgi_live_server.restart()
+    for page in (lecturer, student):  # each fetches a new ticket and comes back on its own
+        page.wait_for_selector("#room[data-state=ready]", timeout=WAIT_MS)
+    student.fill("#chat-form input[name=text]", "重连后还在")
+    student.click("#chat-form button[type=submit]")
+    _text_in(lecturer, "#chat-list li .text", "重连后还在")
     assert not lecturer_errors and not student_errors
 
 

@@ -345,7 +345,12 @@ def test_finalizing_freezes_the_period(world):
         scheme_new_version(scheme=scheme, actor=world.city_admin.user)
     with pytest.raises(Conflict):
         assessment_run_finalize(run=other, actor=world.city_admin.user)
-    record(world.teacher_a, "research_lesson", at(2026, 4, 1))  # the snapshot never changes
+    # Late service and a correction dated in the frozen period are recorded in the ledger (no
+    # evidence is lost) but never change the snapshot (docs/assessment.md, "after a period is frozen").
+    late = record(world.teacher_a, "research_lesson", at(2026, 4, 1))
+    service_event_correct(event=late, actor_id=world.city_admin.user.pk, reason="recorded twice",
+                          idempotency_key="frozen:fix")
+    assert late.corrections.count() == 1
     assert snapshot(run) == before
 
 

@@ -55,7 +55,7 @@ def _start(client, django_capture_on_commit_callbacks, **body_):
 def test_a_job_builds_the_same_file_as_the_streamed_download(world, ledger, client_for, media, eager,
                                                              django_capture_on_commit_callbacks, fmt):
     client = client_for(world.city_admin.user)
-    job = _start(client, django_capture_on_commit_callbacks, format=fmt, **MARCH)
+    job = _start(client, django_capture_on_commit_callbacks, file_format=fmt, **MARCH)
     detail = client.get(f"{JOBS}{job['id']}/").json()
     assert detail["status"] == "succeeded" and detail["size"] > 0
     assert detail["download_url"].endswith(f"{JOBS}{job['id']}/download/")
@@ -67,8 +67,9 @@ def test_a_job_builds_the_same_file_as_the_streamed_download(world, ledger, clie
     assert "no-store" in download["Cache-Control"]
     streamed = client.get(f"/api/v1/exports/evidence.{fmt}", MARCH)
     read = csv_rows if fmt == "csv" else xlsx_rows
-    assert read(download) == read(streamed)
-    rows = as_dicts(read(download))
+    downloaded = read(download)
+    assert downloaded == read(streamed)
+    rows = as_dicts(downloaded)
     assert [row["event"] for row in rows] == [ledger[k].pk if fmt == "xlsx" else str(ledger[k].pk)
                                               for k in ("a_answer", "a_live", "b_lesson")]
 
@@ -76,14 +77,14 @@ def test_a_job_builds_the_same_file_as_the_streamed_download(world, ledger, clie
 def test_filters_and_scope_apply_to_the_job_as_to_the_download(world, ledger, client_for, media, eager,
                                                                django_capture_on_commit_callbacks):
     client = client_for(world.county_admin_a.user)
-    job = _start(client, django_capture_on_commit_callbacks, format="csv", kind="answer_given", **MARCH)
+    job = _start(client, django_capture_on_commit_callbacks, file_format="csv", kind="answer_given", **MARCH)
     rows = as_dicts(csv_rows(client.get(f"{JOBS}{job['id']}/download/")))
     assert [row["event"] for row in rows] == [str(ledger["a_answer"].pk)]
 
 
 def test_a_job_is_its_requesters_only(world, ledger, client_for, media, eager,
                                       django_capture_on_commit_callbacks):
-    job = _start(client_for(world.county_admin_a.user), django_capture_on_commit_callbacks, format="csv",
+    job = _start(client_for(world.county_admin_a.user), django_capture_on_commit_callbacks, file_format="csv",
                  **MARCH)
     for other in (world.city_admin, world.county_admin_b, world.school_admin_a, world.other_city_admin):
         client = client_for(other.user)
@@ -96,7 +97,7 @@ def test_a_job_is_its_requesters_only(world, ledger, client_for, media, eager,
 def test_teachers_and_students_are_refused(world, client_for, media, who):
     client = client_for(getattr(world, who).user)
     assert client.get(JOBS).status_code == 403
-    response = client.post(JOBS, {"format": "csv", **MARCH}, format="json")
+    response = client.post(JOBS, {"file_format": "csv", **MARCH}, format="json")
     assert response.status_code == 403 and response.json()["error"]["code"] == "export_forbidden"
     assert not ExportJob.objects.exists()
 
@@ -112,11 +113,11 @@ def test_an_administrator_who_lost_the_role_gets_no_file(world, ledger, media):
 
 
 @pytest.mark.parametrize("body_, field", [
-    ({**MARCH}, "format"),
-    ({"format": "pdf", **MARCH}, "format"),
-    ({"format": "csv", "occurred_from": "2026-03-31", "occurred_to": "2026-03-01"}, "occurred_to"),
-    ({"format": "csv", **MARCH, "county": "99999999999999999999999"}, "county"),
-    ({"format": "csv", **MARCH, "email_to": "x@example.com"}, "email_to"),
+    ({**MARCH}, "file_format"),
+    ({"file_format": "pdf", **MARCH}, "file_format"),
+    ({"file_format": "csv", "occurred_from": "2026-03-31", "occurred_to": "2026-03-01"}, "occurred_to"),
+    ({"file_format": "csv", **MARCH, "county": "99999999999999999999999"}, "county"),
+    ({"file_format": "csv", **MARCH, "email_to": "x@example.com"}, "email_to"),
 ])
 def test_bad_requests_are_400_and_queue_nothing(world, client_for, media, body_, field):
     response = client_for(world.city_admin.user).post(JOBS, body_, format="json")
@@ -127,7 +128,7 @@ def test_bad_requests_are_400_and_queue_nothing(world, client_for, media, body_,
 def test_a_file_is_not_downloaded_before_it_is_ready_nor_after_it_expired(world, ledger, client_for, media,
                                                                           eager):
     client = client_for(world.city_admin.user)
-    response = client.post(JOBS, {"format": "csv", **MARCH}, format="json")  # not committed: not run
+    response = client.post(JOBS, {"file_format": "csv", **MARCH}, format="json")  # not committed: not run
     job = ExportJob.objects.get(pk=response.json()["id"])
     assert response.json()["download_url"] is None
     pending = client.get(f"{JOBS}{job.pk}/download/")
@@ -148,7 +149,7 @@ def test_a_file_is_not_downloaded_before_it_is_ready_nor_after_it_expired(world,
 def test_at_most_three_jobs_wait_at_once(world, client_for, media):
     client = client_for(world.city_admin.user)
     for _ in range(3):
-        assert client.post(JOBS, {"format": "csv", **MARCH}, format="json").status_code == 202
-    refused = client.post(JOBS, {"format": "csv", **MARCH}, format="json")
+        assert client.post(JOBS, {"file_format": "csv", **MARCH}, format="json").status_code == 202
+    refused = client.post(JOBS, {"file_format": "csv", **MARCH}, format="json")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "too_many_exports"
     assert ExportJob.objects.count() == 3

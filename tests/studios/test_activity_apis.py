@@ -276,3 +276,27 @@ def test_a_trainee_whose_absences_reached_the_limit_leaves_the_roster(s, client_
     ended = [row for row in roster if row["left_on"]]
     assert [(row["teacher"]["id"], row["left_reason"]) for row in ended] == [
         (s.trainees[0].pk, Membership.LeaveReason.ABSENCES)]
+
+
+def test_the_list_takes_the_same_queries_for_one_activity_or_many(s, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    announced(s, presenters=[s.host])
+    client = client_for(s.world.teacher_b.user)
+    client.get(ACTIVITIES)  # warm: the first request of a user fills caches
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(ACTIVITIES).status_code == 200
+    for days in (3, 4, 5):
+        announced(s, presenters=[s.host, *s.members], starts_at=soon(days), kind=Activity.Kind.OUTREACH,
+                  served_school=s.world.school_b)
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get(ACTIVITIES).json()["results"]) == 4
+    assert len(many) == len(one)
+
+
+def test_studio_kinds_show_their_duty_numbers(s, client_for):
+    body = client_for(s.world.student_a.user).get("/api/v1/studio-kinds/").json()
+    [kind] = [k for k in body["results"] if k["id"] == s.studio.kind_id]
+    assert (kind["trainee_absence_limit"], kind["member_reports_per_year"], kind["research_lessons_per_term"],
+            kind["offline_activities_per_cycle"]) == (2, 2, 1, 5)

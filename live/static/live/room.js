@@ -25,6 +25,7 @@
     pending: new Map(), // frame id -> {resolve, reject}
     client: null,
     countdown: null,
+    ended: false,
   };
 
   // --- helpers -------------------------------------------------------------------------------
@@ -435,6 +436,7 @@
       renderQuiz();
     },
     "lecture.ended": () => {
+      state.ended = true;
       showLecture({state: "ended"});
       setConnection(labels.ended, "ended");
     },
@@ -507,14 +509,26 @@
 
   const REFUSALS = {4401: null, 4403: "refused", 4404: "notFound", 4409: "notOpen", 4003: "banned"};
 
+  /** A fresh connection is ready once its snapshot is applied; a resumed one (last_seq sent)
+   * at once, since the server sends only what was missed, possibly nothing. */
+  function onOpen(resuming) {
+    if (resuming) setConnection(labels.connected, "ready");
+  }
+
+  /** Shows why the socket closed; answers whether to reconnect (not after a refusal or the end). */
   function onClose(code) {
     failPending();
-    if (Object.prototype.hasOwnProperty.call(REFUSALS, code) && REFUSALS[code]) {
+    root.dataset.closeCode = String(code);
+    if (REFUSALS[code]) {
       setConnection(labels[REFUSALS[code]], "refused");
-      root.dataset.closeCode = String(code);
-      return;
+      return false;
+    }
+    if (state.ended) {
+      setConnection(labels.ended, "ended");
+      return false;
     }
     setConnection(labels.reconnecting, "reconnecting");
+    return true;
   }
 
   function csrfToken() {
@@ -540,6 +554,11 @@
       try {
         const response = await fetch(config.ticketUrl, {
           method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrfToken()}});
+        if (response.status === 401 || response.status === 403) {
+          setConnection(labels.signedOut, "refused"); // the session ended: reloading signs in again
+          return;
+        }
+        if (!response.ok) throw new Error(`ticket: HTTP ${response.status}`);
         ticket = (await response.json()).ticket;
       } catch (error) {
         retry();
@@ -549,6 +568,7 @@
       const query = new URLSearchParams({ticket});
       if (lastSeq !== null) query.set("last_seq", String(lastSeq));
       socket = new WebSocket(`${scheme}://${location.host}${config.socketPath}?${query}`);
+      socket.onopen = () => onOpen(lastSeq !== null);
       socket.onmessage = (event) => {
         const frame = JSON.parse(event.data);
         if (typeof frame.seq === "number") lastSeq = frame.seq;
@@ -556,8 +576,7 @@
         handle(frame);
       };
       socket.onclose = (event) => {
-        onClose(event.code);
-        if (!REFUSALS[event.code]) retry();
+        if (onClose(event.code)) retry();
       };
     }
     function retry() {

@@ -142,12 +142,13 @@ class IsExporter(BasePermission):
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
+    file_format = serializers.ChoiceField(source="format", choices=ExportJob.Format.choices, read_only=True)
     download_url = serializers.SerializerMethodField(help_text="Set once the file is ready.")
 
     class Meta:
         model = ExportJob
-        fields = ["id", "kind", "format", "params", "status", "size", "error", "created_at", "started_at",
-                  "finished_at", "download_url"]
+        fields = ["id", "kind", "file_format", "params", "status", "size", "error", "created_at",
+                  "started_at", "finished_at", "download_url"]
 
     def get_download_url(self, job) -> str | None:
         if job.status != ExportJob.Status.SUCCEEDED or not job.file:
@@ -158,7 +159,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
 
 class ExportJobListCreateApi(generics.ListAPIView):
     """GET: my export jobs, newest first. POST: an evidence export built in the background
-    (the parameters of ``exports/evidence.<fmt>``, and ``format``); answers 202 with the job,
+    (the parameters of ``exports/evidence.<fmt>``, and ``file_format``); answers 202 with the job,
     whose ``download_url`` is set when the file is ready. For a whole city over a year, whose
     streamed download would outlast the server's request timeout."""
 
@@ -168,7 +169,7 @@ class ExportJobListCreateApi(generics.ListAPIView):
     ordering_fields = ["created_at", "id"]
 
     class InputSerializer(StrictInputSerializer, EvidenceParamsSerializer):
-        format = serializers.ChoiceField(choices=ExportJob.Format.choices)
+        file_format = serializers.ChoiceField(choices=ExportJob.Format.choices)
 
     def get_queryset(self):
         return selectors.export_job_list_visible(user=self.request.user)
@@ -178,7 +179,7 @@ class ExportJobListCreateApi(generics.ListAPIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
-        job = export_job_create(actor=request.user, fmt=params.pop("format"), params=params)
+        job = export_job_create(actor=request.user, fmt=params.pop("file_format"), params=params)
         return Response(ExportJobSerializer(job, context={"request": request}).data,
                         status=status.HTTP_202_ACCEPTED)
 

@@ -11,7 +11,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework import status
 
@@ -19,7 +19,7 @@ from common.errors import Conflict, NotFound, ServiceError
 from service_records.exports import selectors
 from service_records.exports.writers import csv_stream, xlsx_stream
 from service_records.models import GENESIS_HASH, ExportJob, LedgerHead, ServiceCertificate
-from service_records.models.exports import _export_path
+from service_records.models.exports import export_file_path
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def export_job_create(*, actor, fmt: str, params: dict) -> ExportJob:
             raise Conflict(_("You have %(n)s exports waiting or running; wait until they finish.")
                            % {"n": active}, code="too_many_exports")
         job = ExportJob.objects.create(kind=ExportJob.Kind.EVIDENCE, format=fmt, params=_params_json(params),
-                                       requested_by=actor)
+                                       requested_by=actor, language=translation.get_language() or "")
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
 
@@ -159,7 +159,16 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
     if not _claim(job_id):
         return None
     job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
+    with translation.override(job.language or None):
+        _build(job)
+    job.refresh_from_db()
+    return job
+
+
+def _build(job: ExportJob) -> None:
     try:
+        if job.requested_by is None:
+            raise ServiceError(_("The administrator who asked for this export no longer exists."))
         selectors.access_export(job.requested_by)
         table = _job_table(job)
         if job.format == ExportJob.Format.CSV:
@@ -172,7 +181,7 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
                     spool.write(chunk)
             size = spool.tell()
             spool.seek(0)
-            name = default_storage.save(_export_path(job, f"{table.filename}.{job.format}"), File(spool))
+            name = default_storage.save(export_file_path(job, f"{table.filename}.{job.format}"), File(spool))
     except ServiceError as exc:
         _finish(job, status=ExportJob.Status.FAILED, error=exc.message)
     except Exception:
@@ -182,8 +191,6 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
                         "job number."))
     else:
         _finish(job, status=ExportJob.Status.SUCCEEDED, file=name, size=size)
-    job.refresh_from_db()
-    return job
 
 
 def _finish(job: ExportJob, **fields) -> None:

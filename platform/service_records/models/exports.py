@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-def _export_path(job, filename: str) -> str:
+def export_file_path(job, filename: str) -> str:
     return f"exports/{uuid.uuid4().hex}/{PurePath(filename).name}"
 
 
@@ -35,11 +35,14 @@ class ExportJob(models.Model):
     params = models.JSONField(_("parameters"), default=dict, blank=True,
                               help_text=_("The export's filters: days, county, school, tier, kind."))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
-    requested_by = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="export_jobs",
-                                     verbose_name=_("requested by"))
-    file = models.FileField(_("file"), upload_to=_export_path, max_length=255, blank=True)
+    # SET_NULL: a deleted requester's job stays until its file is purged (nobody downloads it).
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True,
+                                     related_name="export_jobs", verbose_name=_("requested by"))
+    file = models.FileField(_("file"), upload_to=export_file_path, max_length=255, blank=True)
     size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
     error = models.TextField(_("error"), blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True,
+                                help_text=_("The requester's language: the file's headers and labels."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

@@ -158,8 +158,9 @@ class Bench:
                            "--port", str(port), "--ws", self.args.ws, "--backlog", "4096",
                            "--no-access-log", "--log-level", "warning", "--lifespan", "off",
                            "--loop", self.args.loop]
-            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                              stderr=open(self.workdir / f"server-{port}.log", "ab")))
+            with open(self.workdir / f"server-{port}.log", "ab") as log:
+                processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                                  stderr=log))
         for process, port in zip(processes, ports, strict=True):
             wait_for_port(port, process)
         return processes, ports
@@ -205,6 +206,7 @@ class Bench:
             client = subprocess.Popen(["node", str(HERE / "loadclient.js"), str(config_path)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE)
             connected = json.loads(client.stdout.readline() or '{"phase": "error"}')
+            print(json.dumps({"target": target} | connected), flush=True)
             time.sleep(3)  # idle
             after = sum(rss_kb(p.pid) for p in processes)
             client.stdin.write("go\n")
@@ -243,7 +245,8 @@ def report(results: list[dict]) -> str:
             if row is None:
                 continue
             done = row["done"]
-            thr, p99, mem = done.get("deliveredPerSecond", 0), done.get("p99"), row["memory_per_connection_kb"]
+            thr, p99 = done.get("deliveredPerSecond", 0), done.get("p99")
+            mem = row["memory_per_connection_kb"]
             ratios = ""
             if bare and target != "bare":
                 b = bare["done"]
@@ -254,16 +257,18 @@ def report(results: list[dict]) -> str:
                 f"{LABELS[target]:22} {row['admitted']:>5}/{viewers:<5}"
                 f"{row['connected'].get('seconds', 0):>5.0f} {thr:>9.0f} {done.get('completeness', 0):>8.3f} "
                 f"{done.get('p50') or 0:>7} {p99 or 0:>7} {mem or 0:>8.1f}  {ratios}")
-        memory, redis, redis2 = by.get((viewers, "memory")), by.get((viewers, "redis")), by.get((viewers, "redis2"))
-        if memory and redis:
-            lines.append(f"Redis path vs memory path: {redis['done']['deliveredPerSecond'] / memory['done']['deliveredPerSecond']:.2f}x throughput")
-        if redis and redis2:
-            lines.append(f"two processes vs one (Redis): {redis2['done']['deliveredPerSecond'] / redis['done']['deliveredPerSecond']:.2f}x throughput")
+        thr = {t: by[(viewers, t)]["done"].get("deliveredPerSecond") or 0
+               for t in TARGETS if (viewers, t) in by}
+        if thr.get("memory") and "redis" in thr:
+            lines.append(f"Redis path vs memory path: {thr['redis'] / thr['memory']:.2f}x throughput")
+        if thr.get("redis") and "redis2" in thr:
+            lines.append(f"two processes vs one (Redis): {thr['redis2'] / thr['redis']:.2f}x throughput")
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--rate", type=float, default=400, help="connects per second")
     parser.add_argument("--scenarios", default="small,large")
@@ -272,6 +277,7 @@ def main() -> None:
     parser.add_argument("--ws", default="websockets-sansio", help="uvicorn's --ws implementation")
     parser.add_argument("--loop", default="asyncio", help="uvicorn's --loop (uvloop when installed)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
     parser.add_argument("--output", help="write the raw results as JSON here")
     args = parser.parse_args()
 
@@ -298,7 +304,8 @@ def main() -> None:
         if args.output:
             Path(args.output).write_text(json.dumps(results, indent=1))
         print(report(results))
-        shutil.rmtree(bench.workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(bench.workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

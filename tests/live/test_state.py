@@ -1,0 +1,91 @@
+"""The shared state store (live.state): one contract, both backends (Redis when REDIS_URL is set)."""
+
+import asyncio
+
+import pytest
+
+from live import state
+from live.state import MemoryStore, RedisStore, gcra
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request, settings):
+    if request.param == "redis":
+        if not settings.REDIS_URL:
+            pytest.skip("REDIS_URL is not set")
+        yield RedisStore()
+    else:
+        yield MemoryStore()
+
+
+def test_gcra_lets_a_burst_through_then_one_per_interval():
+    tat, results = None, []
+    for _ in range(4):
+        tat, retry = gcra(tat, now=100.0, interval=2.0, burst=3)
+        results.append(retry)
+    assert results == [0.0, 0.0, 0.0, 2.0]
+    _, retry = gcra(tat, now=102.0, interval=2.0, burst=3)
+    assert retry == 0.0
+
+
+async def test_rate_limit(store, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(state, "_now", lambda: clock[0])
+    answers = [await store.rate_allow("rl:x", interval=2.0, burst=3) for _ in range(4)]
+    assert answers[:3] == [0.0, 0.0, 0.0] and answers[3] == pytest.approx(2.0)
+    clock[0] += 2.0
+    assert await store.rate_allow("rl:x", interval=2.0, burst=3) == 0.0
+    assert await store.rate_allow("rl:other", interval=2.0, burst=3) == 0.0
+
+
+async def test_claim_is_once_until_it_expires(store):
+    assert await store.claim("c", 0.05, {"a": 1})
+    assert not await store.claim("c", 0.05)
+    assert await store.get("c") == {"a": 1}
+    assert 0 < await store.ttl("c") <= 0.05
+    await asyncio.sleep(0.08)
+    assert await store.get("c") is None and await store.ttl("c") == 0.0
+    assert await store.claim("c", 1)
+
+
+async def test_values_counters_and_sets(store):
+    await store.set("v", [1, "二"], ttl=10)
+    assert await store.get("v") == [1, "二"]
+    await store.delete("v")
+    assert await store.get("v") is None
+    assert [await store.incr("n") for _ in range(3)] == [1, 2, 3]
+    assert await store.set_add("s", 5) and not await store.set_add("s", 5)
+    assert await store.set_has("s", 5) and not await store.set_has("s", 6)
+    await store.set_add("s", 6)
+    assert await store.set_members("s") == {5, 6}
+    await store.set_remove("s", 5)
+    assert await store.set_members("s") == {6}
+
+
+async def test_hashes_and_ranks(store):
+    assert await store.hash_setnx("h", "7", [1, 2.5])
+    assert not await store.hash_setnx("h", "7", [2, 3.0])
+    assert await store.hash_get("h", "7") == [1, 2.5]
+    await store.hash_set("h", "8", {"x": True})
+    assert await store.hash_getall("h") == {"7": [1, 2.5], "8": {"x": True}}
+    assert [await store.hash_incr("c", "1") for _ in range(2)] == [1, 2]
+    await store.rank_incr("r", 3, 0)
+    await store.rank_incr("r", 1, 0)
+    await store.rank_incr("r", 2, 5)
+    assert [m for m, _ in await store.rank_top("r", 2)] == [2, 1]
+    assert await store.rank_all("r") == {1: 0, 2: 5, 3: 0}
+
+
+async def test_capped_lists(store):
+    for i in range(5):
+        await store.list_push("l", {"i": i}, 3)
+    assert await store.list_all("l") == [{"i": 2}, {"i": 3}, {"i": 4}]
+
+
+async def test_two_processes_share_the_redis_store(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    first, second = RedisStore(), RedisStore()
+    assert await first.set_add("voters", 1)
+    assert not await second.set_add("voters", 1)
+    assert await first.claim("once", 5) and not await second.claim("once", 5)
