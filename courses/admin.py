@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from common.admin import ScopedAdmin
 from courses.models import CalendarFeed, Course, Enrolment, Lecture, LectureStaff, Resource
+from courses.services import COURSE_EDITABLE_FIELDS, course_update
 from regions.selectors import school_scope_q
 
 
@@ -62,6 +63,15 @@ class CourseAdmin(_CourseScoped):
 
     def has_add_permission(self, request):
         return False  # created through the API (courses.services.course_create)
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: the same rules (and history reason) as the API.
+        data = {field: form.cleaned_data[field] for field in form.changed_data
+                if field in COURSE_EDITABLE_FIELDS and field in form.cleaned_data}
+        course_update(actor=request.user, course=obj, data=data)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # lectures are read-only here
 
 
 @admin.register(Enrolment)

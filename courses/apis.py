@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import student_real_name_visible
 from common.errors import ErrorResponseSerializer, NotFound
-from common.filters import IdFilter
+from common.filters import MAX_ID, IdFilter
 from common.serializers import StrictInputSerializer
 from courses import services
 from courses.models import Course, Enrolment, Lecture, LectureStaff, Resource
@@ -615,8 +615,10 @@ class ResourceListCreateApi(generics.ListAPIView):
         title = serializers.CharField(max_length=200)
         description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         file = serializers.FileField(max_length=255, allow_empty_file=False)
-        lecture = serializers.IntegerField(min_value=1, required=False, help_text="A lecture's id, or:")
-        studio = serializers.IntegerField(min_value=1, required=False, help_text="A studio's id.")
+        lecture = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                           help_text="A lecture's id, or:")
+        studio = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                          help_text="A studio's id.")
 
     def get_queryset(self):
         return resource_list_visible(user=self.request.user)

@@ -304,8 +304,7 @@ def lecture_create(
 @transaction.atomic
 def lecture_update(*, actor: User, lecture: Lecture, data: Mapping[str, Any]) -> Lecture:
     """Changes a draft or scheduled lecture; a live one only its description and stream
-    addresses; an ended, replayed or cancelled one not at all (409). Moving a scheduled lecture
-    makes its reminder due again."""
+    addresses; an ended, replayed or cancelled one not at all (409)."""
     unknown = set(data) - LECTURE_EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"lecture_update cannot change {sorted(unknown)}")
@@ -330,8 +329,6 @@ def lecture_update(*, actor: User, lecture: Lecture, data: Mapping[str, Any]) ->
     if "title" in changes:
         changes["title"] = _clean_title(changes["title"])
     _check_times(changes.get("starts_at", lecture.starts_at), changes.get("ends_at", lecture.ends_at))
-    if "starts_at" in changes and lecture.reminded_at is not None:
-        changes["reminded_at"] = None
     for field, value in changes.items():
         setattr(lecture, field, value)
     _stamp(lecture, actor, "updated: " + ", ".join(sorted(changes)))

@@ -32,7 +32,7 @@ from live.hub import (
     room_key,
 )
 from live.protocol import RoomError, RoomInfo, now, setting, spawn, user_brief
-from live.replay import ChatBuffer
+from live.replay import ChatBuffer, deleted_key
 from live.selectors import (
     MODERATOR_ROLES,
     OPEN_STATES,
@@ -40,6 +40,7 @@ from live.selectors import (
     lecture_for_room,
     lecture_role,
     room_ban_exists,
+    room_state_saved,
 )
 from live.state import get_store
 
@@ -146,8 +147,37 @@ class RoomHandler:
         room, role = await _admit(conn.user, conn.lecture_id)
         conn.role = role
         self.rooms[room.lecture_id] = room
+        await self._hydrate(room)
         self.attendance.join(room.lecture_id, conn.user.pk, now())
         self._ensure_flusher()
+
+    async def _hydrate(self, room: RoomInfo) -> None:
+        """Refills the shared store from the database the first time a room is entered while
+        the store holds nothing of it (once per store lifetime: a claim): chat numbering
+        continues after the saved messages, and the snapshot shows saved chat and questions."""
+        store = self.store()
+        lid = room.lecture_id
+        if not await store.claim(f"room:{lid}:hydrated", chat.KEY_TTL):
+            return
+        saved = await database_sync_to_async(room_state_saved)(
+            lecture_id=lid, recent=chat.RECENT, questions=500)
+        if not saved["max_number"] and not saved["questions"]:
+            return
+        await store.raise_to(f"chat:{lid}:n", saved["max_number"])
+        if not await store.list_all(chat.recent_key(lid)):
+            for message in saved["chat"]:
+                await store.list_push(chat.recent_key(lid), {
+                    "type": "chat.message", "id": message.number, "user": user_brief(message.author),
+                    "text": message.text, "offset": message.offset_ms / 1000,
+                    "at": message.sent_at.isoformat()}, chat.RECENT)
+        for number in saved["deleted"]:
+            await store.set_add(deleted_key(lid), number)
+        for question in saved["questions"]:
+            body = {"id": question.pk, "user": user_brief(question.author), "text": question.text,
+                    "votes": question.votes, "pinned": question.pinned,
+                    "answered": question.answered_at is not None, "offset": question.offset_ms / 1000}
+            if await store.hash_setnx(questions.data_key(lid), str(question.pk), body):
+                await store.rank_incr(questions.rank_key(lid), question.pk, question.votes)
 
     async def snapshot(self, conn) -> dict:
         room = self.rooms[conn.lecture_id]

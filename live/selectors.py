@@ -56,3 +56,21 @@ def replay_chat(*, lecture: Lecture, start_ms: int, end_ms: int) -> QuerySet[Cha
 def replay_questions(*, lecture: Lecture, start_ms: int, end_ms: int) -> QuerySet[Question]:
     return (Question.objects.filter(lecture=lecture, offset_ms__gte=start_ms, offset_ms__lt=end_ms)
             .select_related("author").order_by("offset_ms", "id"))
+
+
+def room_state_saved(*, lecture_id: int, recent: int, questions: int) -> dict:
+    """What the database holds of a room, to refill an empty shared store (a restarted
+    single-process server, expired keys): the highest chat number, the last ``recent`` chat
+    messages not deleted (oldest first) and up to ``questions`` questions (most votes first)."""
+    from django.db.models import Max
+
+    chat = ChatMessage.objects.filter(lecture_id=lecture_id)
+    last = list(chat.filter(deleted_at__isnull=True).select_related("author").order_by("-number")[:recent])
+    return {
+        "max_number": chat.aggregate(n=Max("number"))["n"] or 0,
+        "chat": last[::-1],
+        "deleted": list(chat.filter(deleted_at__isnull=False).order_by("-number")
+                        .values_list("number", flat=True)[:1000]),
+        "questions": list(Question.objects.filter(lecture_id=lecture_id).select_related("author")
+                          .order_by("-votes", "id")[:questions]),
+    }

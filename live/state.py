@@ -100,6 +100,10 @@ class MemoryStore:
         self.data[key] = value
         return value
 
+    async def raise_to(self, key: str, value: int) -> None:
+        """Sets the counter to ``value`` unless it is higher already."""
+        self.data[key] = max(int(self._get(key, 0)), value)
+
     async def set_add(self, key: str, member: Any) -> bool:
         members = self._container(key, set)
         if member in members:
@@ -178,6 +182,13 @@ return '0'
 """
 
 
+_RAISE_LUA = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -225,6 +236,9 @@ class RedisStore:
 
     async def incr(self, key: str) -> int:
         return int(await self.r.incr(self.k(key)))
+
+    async def raise_to(self, key: str, value: int) -> None:
+        await self.r.eval(_RAISE_LUA, 1, self.k(key), str(int(value)))
 
     async def set_add(self, key: str, member: Any) -> bool:
         return bool(await self.r.sadd(self.k(key), _dump(member)))

@@ -117,7 +117,9 @@ def test_units_run_the_right_entry_points():
     web = (UNITS / "xuewen-web.service").read_text()
     ws = (UNITS / "xuewen-ws@.service").read_text()
     assert "gunicorn -c /srv/xuewen/app/deploy/gunicorn.conf.py" in web
-    assert "-e tcp:port=%i:interface=127.0.0.1:backlog=4096" in ws
+    # Live nodes run uvicorn (docs/live-transport.md) with a listen backlog for connect storms.
+    assert "/.venv/bin/uvicorn config.asgi:application" in ws
+    assert "--port %i --backlog 4096" in ws
     assert "config.asgi:application" in ws
     assert "celery -A config worker" in (UNITS / "xuewen-celery-worker.service").read_text()
     assert "celery -A config beat" in (UNITS / "xuewen-celery-beat.service").read_text()

@@ -51,3 +51,16 @@ def test_a_county_admin_of_another_county_does_not_see_the_studios_courses(world
     assert refused(client.get(f"/admin/courses/lecture/{w.lecture.pk}/change/"))
     page = admin_client(w.county_admin_a.user).get(f"/admin/courses/course/{course.pk}/change/")
     assert page.status_code == 200
+
+
+def test_an_editor_changes_a_course_in_the_admin_through_the_service(world):
+    w = build(world)
+    url = f"/admin/courses/course/{w.course.pk}/change/"
+    form = {"title": "后台改名", "description": "", "enrolment_open": "on", "capacity": ""}
+    lectures = w.course.lectures.count()
+    form.update({"lectures-TOTAL_FORMS": str(lectures), "lectures-INITIAL_FORMS": str(lectures)})
+    response = admin_client(w.county_admin_a.user).post(url, form)
+    assert response.status_code == 302, response.content[:2000]
+    w.course.refresh_from_db()
+    assert w.course.title == "后台改名"
+    assert w.course.history.first().history_change_reason.startswith("updated")

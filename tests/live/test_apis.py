@@ -72,8 +72,9 @@ def test_replay_pages_by_cursor(world, lecture, client_for):
     assert sorted(offsets) == offsets
 
 
-@pytest.mark.parametrize("query", [{"from": "abc"}, {"from": -1}, {"to": "1e400"}, {"cursor": "nonsense"},
-                                   {"cursor": "MTox"}, {"page_size": 0}, {"page_size": 201}, {"x": 1}])
+@pytest.mark.parametrize("query", [{"from": "abc"}, {"from": -1}, {"from": "nan"}, {"to": "1e400"},
+                                   {"cursor": "nonsense"}, {"cursor": "MTox"}, {"page_size": 0},
+                                   {"page_size": 201}, {"x": 1}])
 def test_replay_refuses_bad_queries(world, lecture, client_for, query):
     url, _ = _url(lecture)
     response = client_for(world.student_a.user).get(url, query)

@@ -161,6 +161,25 @@ def test_the_pages_reconnect_when_the_server_restarts(asgi_live_server, browser)
     assert not lecturer_errors and not student_errors
 
 
+def test_the_students_page_shows_the_end_of_the_lecture(asgi_live_server, browser):  # noqa: F811
+    world = build_world()
+    lecture = live_lecture(world)
+    lecturer, lecturer_errors = _open_room(browser, asgi_live_server, world.teacher_a.user, lecture)
+    student, student_errors = _open_room(browser, asgi_live_server, world.student_a.user, lecture)
+
+    status = lecturer.evaluate("""async (url) => {
+        const csrf = document.querySelector('meta[name=csrf-token]').content;
+        const response = await fetch(url, {method: 'POST', credentials: 'same-origin',
+                                           headers: {'X-CSRFToken': csrf}});
+        return response.status;
+    }""", f"/api/v1/lectures/{lecture.pk}/end/")
+    assert status == 200
+    student.wait_for_selector("#room[data-state=ended]", timeout=WAIT_MS)
+    assert student.locator("#lecture-state").get_attribute("data-state") == "ended"
+    assert student.locator("#play-address").is_hidden()
+    assert not lecturer_errors and not student_errors
+
+
 def test_a_viewer_of_an_ended_lecture_sees_why_the_room_is_closed(asgi_live_server, browser):  # noqa: F811
     world = build_world()
     lecture = live_lecture(world, state="ended")

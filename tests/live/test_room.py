@@ -1,7 +1,10 @@
 """The room's door (live.room.RoomHandler.on_connect) and its snapshot, through config.asgi."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from live.hub import CLOSE_BANNED, CLOSE_FORBIDDEN, CLOSE_NO_TICKET, CLOSE_NOT_FOUND, CLOSE_NOT_OPEN
 from tests.live.room_support import (
@@ -110,4 +113,69 @@ async def test_unknown_and_malformed_frames_are_answered_with_errors():
     for value in (None, "1", 1.5, True, -1, 0, 2**64):
         answer = await client.request("question.upvote", question_id=value)
         assert answer["code"] == "bad_request", (value, answer)
+    await client.leave()
+
+
+async def test_reactions_are_aggregated_and_limited_per_second():
+    room = await make_room()
+    client = await joined(room.viewers[0], room.lecture.pk)
+    answers = [await client.request("react", reaction="like") for _ in range(11)]
+    assert [a["type"] for a in answers].count("ack") >= 10
+    assert (await client.request("react", reaction="<script>"))["code"] == "bad_request"
+    reactions = await client.wait_type("reactions")
+    assert reactions["counts"]["like"] >= 1
+    assert sum(f.get("type") == "reactions" for f in client.received) < 10
+    await client.leave()
+
+
+async def test_the_periodic_task_writes_chat_without_being_asked(settings):
+    from live.models import ChatMessage
+
+    settings.LIVE_CHAT_FLUSH_SECONDS = 0.05
+    room = await make_room()
+    client = await joined(room.viewers[0], room.lecture.pk)
+    await client.request("chat.send", text="自动写入")
+    for _ in range(100):
+        if await sync_to_async(ChatMessage.objects.filter(text="自动写入").exists)():
+            break
+        await asyncio.sleep(0.05)
+    assert await sync_to_async(ChatMessage.objects.filter(text="自动写入").count)() == 1
+    await client.leave()
+
+
+async def test_a_full_chat_buffer_is_written_at_once(settings):
+    from live.models import ChatMessage
+    from live.protocol import drain_background
+
+    settings.LIVE_CHAT_FLUSH_SIZE = 2
+    room = await make_room()
+    client = await joined(room.lecturer, room.lecture.pk)
+    await client.request("chat.send", text="一")
+    await client.request("chat.send", text="二")
+    await drain_background()
+    assert await sync_to_async(ChatMessage.objects.count)() == 2
+    await client.leave()
+
+
+async def test_an_emptied_store_is_refilled_from_the_database():
+    """A restarted single-process server: chat numbering continues, saved chat and questions
+    are in the snapshot, deleted messages stay out."""
+    from live.models import ChatMessage, Question
+    from live.room import reset_room_handler
+    from live.state import reset_memory_store
+
+    room = await make_room()
+    now = timezone.now()
+    await sync_to_async(ChatMessage.objects.bulk_create)([
+        ChatMessage(lecture=room.lecture, number=n, author=room.viewers[0], text=f"旧{n}", offset_ms=n,
+                    sent_at=now, deleted_at=now if n == 2 else None) for n in (1, 2, 3)])
+    question = await sync_to_async(Question.objects.create)(
+        lecture=room.lecture, author=room.viewers[0], text="旧问题", offset_ms=1, asked_at=now, votes=4)
+    reset_memory_store()
+    reset_room_handler()
+    client = await joined(room.viewers[1], room.lecture.pk)
+    snapshot = client.received[0]
+    assert [m["id"] for m in snapshot["chat"]] == [1, 3]
+    assert [(q["id"], q["votes"]) for q in snapshot["questions"]] == [(question.pk, 4)]
+    assert (await client.request("chat.send", text="新"))["message_id"] == 4
     await client.leave()

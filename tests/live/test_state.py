@@ -89,3 +89,10 @@ async def test_two_processes_share_the_redis_store(settings):
     assert await first.set_add("voters", 1)
     assert not await second.set_add("voters", 1)
     assert await first.claim("once", 5) and not await second.claim("once", 5)
+
+
+async def test_raise_to_never_lowers_a_counter(store):
+    await store.raise_to("n", 5)
+    assert await store.incr("n") == 6
+    await store.raise_to("n", 3)
+    assert await store.get("n") == 6

@@ -94,8 +94,13 @@ def test_drafts_are_hidden_and_reports_shown_once_published(s, client_for, monke
 
 def test_list_filters_refuse_bad_values(s, client_for):
     client = client_for(s.host.user)
-    for params in [{"studio": "x"}, {"state": "nope"}, {"starts_after": "yesterday"}, {"presenter": 2**70}]:
+    for params in [{"studio": "x"}, {"state": "nope"}, {"starts_after": "yesterday"}, {"presenter": 2**70},
+                   {"starts_before": "0915-12-23T14:08:29.112756-17:21"},
+                   {"starts_after": "0001-01-01T00:00:00+17:00"}]:
         assert_error(client.get(ACTIVITIES, params), 400)
+    # an offset PostgreSQL would refuse is taken as the instant it names
+    response = client.get(ACTIVITIES, {"starts_after": "2020-01-01T00:00:00-17:21"})
+    assert response.status_code == 200, response.content
 
 
 # --- transitions through the API ---------------------------------------------------------------

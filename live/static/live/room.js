@@ -2,7 +2,7 @@
  * questions to the lecturer with upvotes, pushed quizzes; moderator controls for the staff.
  *
  * Protocol: docs/live-protocol.md. The connection itself (ticket, reconnect with jittered
- * backoff, last_seq) is live-client.js; this file only renders frames and sends requests.
+ * backoff, last_seq, batches) is live-client.js; this file renders frames and sends requests.
  * Every text that came from a user goes into the page through textContent, never innerHTML.
  */
 (() => {
@@ -379,9 +379,9 @@
     if (!state.quiz || state.quiz.id !== frame.quiz_id) return;
     Object.assign(state.quiz, {closed: true, correct: frame.correct, counts: frame.counts, total: frame.total});
     renderQuiz();
-    const quiz = state.quiz;
-    request({type: "quiz.result", quiz_id: quiz.id})
-      .catch(() => null); // the answer arrives as a quiz.result frame (to this client only)
+    if (config.teacher) return; // the teachers see the counts; they have no answer of their own
+    // The grade comes as a quiz.result frame, to this client only.
+    request({type: "quiz.result", quiz_id: state.quiz.id}).catch(() => null);
   }
 
   // --- frames --------------------------------------------------------------------------------
@@ -439,6 +439,7 @@
       state.ended = true;
       showLecture({state: "ended"});
       setConnection(labels.ended, "ended");
+      if (state.client) state.client.close(); // new connections would be refused (4409)
     },
     presence: (frame) => showViewers(frame.viewers),
     reactions: (frame) => showReactions(frame.counts),
@@ -507,7 +508,7 @@
 
   // --- connection ----------------------------------------------------------------------------
 
-  const REFUSALS = {4401: null, 4403: "refused", 4404: "notFound", 4409: "notOpen", 4003: "banned"};
+  const REFUSALS = {4403: "refused", 4404: "notFound", 4409: "notOpen", 4003: "banned"};
 
   /** A fresh connection is ready once its snapshot is applied; a resumed one (last_seq sent)
    * at once, since the server sends only what was missed, possibly nothing. */
@@ -515,20 +516,14 @@
     if (resuming) setConnection(labels.connected, "ready");
   }
 
-  /** Shows why the socket closed; answers whether to reconnect (not after a refusal or the end). */
-  function onClose(code) {
+  /** Shows why the socket closed (a refusal, the lecture's end, a drop the client retries). */
+  function onClose(code, final) {
     failPending();
-    root.dataset.closeCode = String(code);
-    if (REFUSALS[code]) {
-      setConnection(labels[REFUSALS[code]], "refused");
-      return false;
-    }
-    if (state.ended) {
-      setConnection(labels.ended, "ended");
-      return false;
-    }
-    setConnection(labels.reconnecting, "reconnecting");
-    return true;
+    if (code !== undefined) root.dataset.closeCode = String(code);
+    if (REFUSALS[code]) setConnection(labels[REFUSALS[code]], "refused");
+    else if (state.ended) setConnection(labels.ended, "ended");
+    else if (final) setConnection(labels.closed, "closed");
+    else setConnection(labels.reconnecting, "reconnecting");
   }
 
   function csrfToken() {
@@ -536,56 +531,19 @@
     return meta ? meta.content : "";
   }
 
-  // TEMPORARY until live-client.js lands: a bare connection (no resume, fixed backoff).
-  function connect() {
-    let socket = null;
-    let lastSeq = null;
-    let attempt = 0;
-    const client = {
-      send(frame) {
-        if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-        socket.send(JSON.stringify(frame));
-        return true;
-      },
-    };
-    async function open() {
-      setConnection(labels.connecting, "connecting");
-      let ticket;
-      try {
-        const response = await fetch(config.ticketUrl, {
-          method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrfToken()}});
-        if (response.status === 401 || response.status === 403) {
-          setConnection(labels.signedOut, "refused"); // the session ended: reloading signs in again
-          return;
-        }
-        if (!response.ok) throw new Error(`ticket: HTTP ${response.status}`);
-        ticket = (await response.json()).ticket;
-      } catch (error) {
-        retry();
-        return;
-      }
-      const scheme = location.protocol === "https:" ? "wss" : "ws";
-      const query = new URLSearchParams({ticket});
-      if (lastSeq !== null) query.set("last_seq", String(lastSeq));
-      socket = new WebSocket(`${scheme}://${location.host}${config.socketPath}?${query}`);
-      socket.onopen = () => onOpen(lastSeq !== null);
-      socket.onmessage = (event) => {
-        const frame = JSON.parse(event.data);
-        if (typeof frame.seq === "number") lastSeq = frame.seq;
-        attempt = 0;
-        handle(frame);
-      };
-      socket.onclose = (event) => {
-        if (onClose(event.code)) retry();
-      };
-    }
-    function retry() {
-      attempt += 1;
-      setTimeout(open, Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2));
-    }
-    open();
-    return client;
-  }
-
-  state.client = connect();
+  // live-client.js: ticket, reconnect with jittered backoff, last_seq, batches unpacked.
+  const client = new window.LiveClient({
+    socketPath: config.socketPath, ticketUrl: config.ticketUrl, csrfToken, autoConnect: false,
+    stopCodes: [4003, 4403, 4404, 4409], // refusals that a retry cannot change
+  });
+  client.on("*", handle);
+  client.on("status", (status, detail) => {
+    if (status === "connecting") setConnection(labels.connecting, "connecting");
+    else if (status === "open") onOpen(detail);
+    else if (status === "reconnecting") onClose(detail, false);
+    else if (status === "closed") onClose(detail, true);
+    else if (status === "signed-out") setConnection(labels.signedOut, "refused");
+  });
+  state.client = client;
+  client.connect();
 })();

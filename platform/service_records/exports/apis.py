@@ -23,7 +23,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import PasswordIsCurrent
-from common.errors import NotFound
+from common.errors import ErrorResponseSerializer, NotFound
 from common.filters import MAX_ID
 from common.serializers import StrictInputSerializer
 from service_records.assessment.selectors import scheme_get_visible
@@ -174,7 +174,11 @@ class ExportJobListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.export_job_list_visible(user=self.request.user)
 
-    @extend_schema(request=InputSerializer, responses={202: ExportJobSerializer})
+    @extend_schema(request=InputSerializer, responses={
+        202: ExportJobSerializer,
+        409: OpenApiResponse(ErrorResponseSerializer, description="Three exports of yours are waiting or "
+                                                                  "running already (too_many_exports)."),
+    })
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -198,7 +202,12 @@ class ExportJobDownloadApi(FileApi):
     """The file of one of my finished export jobs (409 while it is being built, 410 once
     deleted: files are kept three days)."""
 
-    @extend_schema(responses=FILE_RESPONSES, operation_id="exports_jobs_download")
+    @extend_schema(operation_id="exports_jobs_download", responses={
+        **FILE_RESPONSES,
+        409: OpenApiResponse(ErrorResponseSerializer, description="Not ready yet (export_not_ready) or "
+                                                                  "failed (export_failed)."),
+        410: OpenApiResponse(ErrorResponseSerializer, description="The file was deleted (export_expired)."),
+    })
     def get(self, request, pk: int):
         job = get_object_or_404(selectors.export_job_list_visible(user=request.user), pk=pk)
         source = export_job_open(actor=request.user, job=job)

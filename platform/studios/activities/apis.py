@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 
+from django import forms
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -150,6 +151,30 @@ def _detail(request, pk: int, *, status_code: int = status.HTTP_200_OK) -> Respo
 
 # --- activities and notices --------------------------------------------------------------------
 
+class InstantFormField(forms.DateTimeField):
+    """An ISO 8601 instant, turned to UTC: PostgreSQL refuses offsets beyond ±15:59 that Python
+    parses (a 500 otherwise), and an instant too close to year 1 or 9999 is a 400."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            if timezone.is_naive(value):
+                value = timezone.make_aware(value)
+            value = value.astimezone(datetime.UTC)
+        except (OverflowError, ValueError) as exc:
+            raise forms.ValidationError(_("Give a time between the years 1900 and 9999.")) from exc
+        if not 1900 <= value.year <= 9998:
+            raise forms.ValidationError(_("Give a time between the years 1900 and 9999."))
+        return value
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class InstantFilter(filters.DateTimeFilter):
+    field_class = InstantFormField
+
+
 class ActivityFilter(filters.FilterSet):
     studio = IdFilter(field_name="studio_id")
     county = IdFilter(field_name="studio__host_school__county_id", help_text="The host school's county.")
@@ -157,8 +182,8 @@ class ActivityFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=Activity.Kind.choices)
     state = filters.ChoiceFilter(choices=Activity.State.choices)
     is_online = filters.BooleanFilter()
-    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = InstantFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = InstantFilter(field_name="starts_at", lookup_expr="lt")
     presenter = IdFilter(field_name="presenters", help_text="Activities this teacher (user id) presents.")
     search = filters.CharFilter(field_name="title", lookup_expr="icontains", max_length=64)
 

@@ -91,6 +91,11 @@ def _check_details(*, studio: Studio, values: Mapping[str, Any]) -> None:
     starts_at, ends_at = values["starts_at"], values["ends_at"]
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
         raise _field_error("starts_at", _("Give times with their time zone."), "activity_time_invalid")
+    try:  # stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts
+        values["starts_at"] = starts_at = starts_at.astimezone(datetime.UTC)
+        values["ends_at"] = ends_at = ends_at.astimezone(datetime.UTC)
+    except OverflowError as exc:
+        raise _field_error("starts_at", _("Give a realistic time."), "activity_time_invalid") from exc
     if ends_at <= starts_at:
         raise _field_error("ends_at", _("An activity must end after it starts."), "activity_time_invalid")
     if ends_at - starts_at > datetime.timedelta(days=7):

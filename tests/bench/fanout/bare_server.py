@@ -1,6 +1,6 @@
 """The baseline of the fan-out benchmark: a bare ``websockets`` broadcast server.
 
-    python bare_server.py <port>
+    python bare_server.py <port> [asyncio|uvloop]
 
 Every connection is a viewer, except one whose path starts with /pub: each text frame it sends
 is written as it is to every viewer (``websockets.broadcast``: encoded once, a viewer whose
@@ -34,4 +34,9 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    if sys.argv[2:] == ["uvloop"]:
+        import uvloop
+
+        uvloop.run(main(int(sys.argv[1])))
+    else:
+        asyncio.run(main(int(sys.argv[1])))

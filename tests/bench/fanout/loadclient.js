@@ -87,7 +87,16 @@ function connectViewer(index, attempt) {
     const backoff = Math.min(8000, 250 * 2 ** attempt);
     setTimeout(() => connectViewer(index, attempt + 1), backoff / 2 + Math.random() * backoff / 2);
   };
-  ws.on('error', () => {});
+  ws.on('error', (error) => {
+    const key = `error:${error.code || error.message}`.slice(0, 60);
+    closeCodes[key] = (closeCodes[key] || 0) + 1;
+  });
+  ws.on('unexpected-response', (request, response) => {
+    const key = `http:${response.statusCode}`;
+    closeCodes[key] = (closeCodes[key] || 0) + 1;
+    request.destroy();
+    retry();
+  });
   ws.on('close', (code) => {
     closeCodes[code] = (closeCodes[code] || 0) + 1;
     if (!isAdmitted) retry();

@@ -152,7 +152,7 @@ class Bench:
         processes = []
         for port in ports:
             if target == "bare":
-                command = [sys.executable, str(HERE / "bare_server.py"), str(port)]
+                command = [sys.executable, str(HERE / "bare_server.py"), str(port), self.args.loop]
             else:
                 command = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
                            "--port", str(port), "--ws", self.args.ws, "--backlog", "4096",
@@ -266,6 +266,14 @@ def report(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -275,7 +283,8 @@ def main() -> None:
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--quick", action="store_true", help="a tenth of the viewers")
     parser.add_argument("--ws", default="websockets-sansio", help="uvicorn's --ws implementation")
-    parser.add_argument("--loop", default="asyncio", help="uvicorn's --loop (uvloop when installed)")
+    parser.add_argument("--loop", default="uvloop" if _has_uvloop() else "asyncio",
+                        help="event loop of every server (uvloop when installed, as in production)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
     parser.add_argument("--output", help="write the raw results as JSON here")
