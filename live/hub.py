@@ -161,14 +161,14 @@ class Connection:
 
     def _too_slow(self) -> None:
         logger.info("live: closing a client that cannot keep up", extra={"room": self.room})
+        stuck = self._writer_task
         self._drop_outbox()
         self._early = None
         self._begin_close(CLOSE_TOO_SLOW, "too slow")
-        task = self._writer_task
-        if task is not None:
+        if stuck is not None:
             # The writer is stuck in a send to a socket that does not drain: stop it there;
             # it then sends the close frame.
-            task.cancel()
+            stuck.cancel()
 
     def _drop_outbox(self) -> None:
         self._outbox = None

@@ -154,6 +154,12 @@ def seed_demo() -> dict[str, int]:
 
     seed_demo_schemes()
 
+    from courses.demo import seed_demo_courses
+    from studios.demo_activities import seed_demo_activities
+
+    seed_demo_courses()
+    seed_demo_activities()
+
     return {
         "counties": len(counties), "schools": len(schools),
         "teachers": TeacherProfile.objects.count(), "students": StudentProfile.objects.count(),

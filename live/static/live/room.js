@@ -403,14 +403,6 @@
 
   const handlers = {
     snapshot: applySnapshot,
-    batch: (frame) => {
-      const chat = [];
-      for (const item of frame.items || []) {
-        if (item.type === "chat.message") chat.push(item);
-        else handle(item);
-      }
-      if (chat.length) addChat(chat);
-    },
     "chat.message": (frame) => addChat([frame]),
     "chat.deleted": (frame) => deleteChat(frame.id),
     "chat.slow_mode": (frame) => showSlowMode(frame.seconds),

@@ -65,7 +65,7 @@ function connectViewer(index, attempt) {
   const target = config.targets[index % config.targets.length];
   const url = urlFor(target, index, attempt > 0);
   if (url === null) { failed++; return; }
-  const ws = new WebSocket(url, { origin: config.origin, perMessageDeflate: false, handshakeTimeout: 20000 });
+  const ws = new WebSocket(url, { origin: config.origin, perMessageDeflate: false, handshakeTimeout: 300000 });
   let isAdmitted = false;
   const admit = () => {
     if (isAdmitted) return;
@@ -82,7 +82,7 @@ function connectViewer(index, attempt) {
     if (publishing) record(data.toString());
   });
   const retry = () => {
-    if (attempt >= 5) { failed++; return; }
+    if (attempt >= 8) { failed++; return; }
     retries++;
     const backoff = Math.min(8000, 250 * 2 ** attempt);
     setTimeout(() => connectViewer(index, attempt + 1), backoff / 2 + Math.random() * backoff / 2);

@@ -114,7 +114,7 @@ class Bench:
         from accounts.models import User
 
         User.objects.bulk_create(
-            [User(username=f"bench{i}", password="!") for i in range(viewers + viewers // 5)],
+            [User(username=f"bench{i}", password="!") for i in range(viewers * 2)],
             batch_size=2000)
         publisher = User.objects.create(username="bench-publisher", password="!", is_staff=True)
         self.users = list(User.objects.filter(is_staff=False).values_list("pk", flat=True))
@@ -149,6 +149,8 @@ class Bench:
         count = 2 if target == "redis2" else 1
         ports = [free_port() for _ in range(count)]
         env = dict(self.env, BENCH_HUB_BACKEND="memory" if target == "memory" else "")
+        if self.args.malloc_arena_max:
+            env["MALLOC_ARENA_MAX"] = str(self.args.malloc_arena_max)
         processes = []
         for port in ports:
             if target == "bare":
@@ -199,7 +201,7 @@ class Bench:
                 "targets": targets, "publisher": publisher, "viewers": viewers, "rate": self.args.rate,
                 "fps": fps, "duration": self.args.duration, "tickets": tickets, "origin": "http://localhost",
                 "admitOnOpen": target == "bare", "pad": 40, "drain": 10,
-                "connectTimeout": viewers / self.args.rate + 60,
+                "connectTimeout": viewers / self.args.rate + 360,
             }
             config_path = self.workdir / f"client-{target}-{viewers}.json"
             config_path.write_text(json.dumps(config))
@@ -286,6 +288,8 @@ def main() -> None:
     parser.add_argument("--loop", default="uvloop" if _has_uvloop() else "asyncio",
                         help="event loop of every server (uvloop when installed, as in production)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--malloc-arena-max", type=int, default=0,
+                        help="MALLOC_ARENA_MAX for every server (0: glibc's default; 2 made no difference)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (server logs)")
     parser.add_argument("--output", help="write the raw results as JSON here")
     args = parser.parse_args()
