@@ -257,6 +257,12 @@ class RoomHandler:
                 await self.chat_buffer.flush(self.store())
                 for room in list(self.rooms.values()):
                     await quizzes.close_if_expired(self, room)
+                # A scheduled room learns quickly that it went live (offsets count from then).
+                waiting = [lid for lid, room in self.rooms.items() if room.state == "scheduled"]
+                if waiting:
+                    for lid, room in (await _refresh(waiting)).items():
+                        if lid in self.rooms:
+                            self.rooms[lid] = room
                 if time.monotonic() - self._last_slow_flush >= slow_every:
                     self._last_slow_flush = time.monotonic()
                     await self.flush_slow()

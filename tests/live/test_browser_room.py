@@ -64,6 +64,12 @@ def test_a_student_asks_and_chats_and_the_lecturer_sees_both(asgi_live_server, b
     lecturer.wait_for_selector("#question-list li[data-votes='1']", timeout=WAIT_MS)
     assert student.locator("#question-list li button.upvote").is_disabled()
 
+    # Likes arrive aggregated, as counts.
+    for _ in range(3):
+        student.click("#reactions button[data-reaction=like]")
+    lecturer.wait_for_function("document.getElementById('reaction-counts').textContent === '👍 3'",
+                               timeout=WAIT_MS)
+
     # A deleted chat message disappears from the student's page.
     lecturer.click("#chat-list li button.delete")
     student.wait_for_function("document.querySelectorAll('#chat-list li').length === 0", timeout=WAIT_MS)

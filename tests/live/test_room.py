@@ -181,3 +181,25 @@ async def test_an_emptied_store_is_refilled_from_the_database():
     assert [(q["id"], q["votes"]) for q in snapshot["questions"]] == [(question.pk, 4)]
     assert (await client.request("chat.send", text="新"))["message_id"] == 4
     await client.leave()
+
+
+async def test_a_scheduled_room_learns_that_it_went_live(settings):
+    import datetime
+
+    from courses.models import Lecture
+
+    settings.LIVE_CHAT_FLUSH_SECONDS = 0.05
+    room = await make_room(state="scheduled")
+    client = await joined(room.lecturer, room.lecture.pk)
+    went_live = timezone.now() - datetime.timedelta(seconds=90)
+    lectures = Lecture.objects.filter(pk=room.lecture.pk)
+    await sync_to_async(lectures.update)(state="live", went_live_at=went_live)
+    from live.room import get_room_handler
+
+    for _ in range(100):
+        if get_room_handler().rooms[room.lecture.pk].state == "live":
+            break
+        await asyncio.sleep(0.05)
+    await client.request("chat.send", text="开始了")
+    assert (await client.wait_type("chat.message"))["offset"] >= 90
+    await client.leave()
