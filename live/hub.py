@@ -157,7 +157,7 @@ class Connection:
         outbox.append(text)
         self._outbox_bytes += len(text)
         if self._writer_task is None and self._writing:
-            self._writer_task = asyncio.get_running_loop().create_task(self._write())
+            self._start_writer()
 
     def _too_slow(self) -> None:
         logger.info("live: closing a client that cannot keep up", extra={"room": self.room})
@@ -165,7 +165,7 @@ class Connection:
         self._drop_outbox()
         self._early = None
         self._begin_close(CLOSE_TOO_SLOW, "too slow")
-        if stuck is not None:
+        if isinstance(stuck, asyncio.Task):
             # The writer is stuck in a send to a socket that does not drain: stop it there;
             # it then sends the close frame.
             stuck.cancel()
@@ -180,7 +180,7 @@ class Connection:
         self.close_code, self.close_reason = code, reason
         self._early = None
         if self._writer_task is None and self._writing:
-            self._writer_task = asyncio.get_running_loop().create_task(self._write())
+            self._start_writer()
 
     def deliver(self, seq: int, text: str) -> None:
         """A room frame (seq > 0) or a seq-less room frame (presence, reactions; seq 0)."""
@@ -225,7 +225,25 @@ class Connection:
         """From now on queued frames are written (the join queued the resume or snapshot)."""
         self._writing = True
         if self._writer_task is None and (self._outbox or self.close_code is not None):
-            self._writer_task = asyncio.get_running_loop().create_task(self._write())
+            self._start_writer()
+
+    def _start_writer(self) -> None:
+        """Runs the writer at once, in the caller's stack: while the socket takes the frames
+        (the usual case) they are written without a task (a task per frame per connection
+        was the biggest cost of a fan-out). Only a writer that has to wait for the socket
+        continues in a task, so a slow socket never holds up the caller."""
+        coro = self._write()
+        self._writer_task = _WRITING_NOW
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            return
+        except BaseException:
+            if self._writer_task is _WRITING_NOW:
+                self._writer_task = None
+            logger.exception("live: writing to a socket failed", extra={"room": self.room})
+            return
+        self._writer_task = asyncio.get_running_loop().create_task(_resume(coro, waiting_on))
 
     async def _write(self) -> None:
         send = self._asgi_send
@@ -282,7 +300,7 @@ class Connection:
     async def finish(self) -> None:
         """Waits for the writer to finish (the connection is over)."""
         task = self._writer_task
-        if task is not None and not task.done():
+        if isinstance(task, asyncio.Task) and not task.done():
             if self.client_close_code is not None:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
@@ -301,6 +319,48 @@ class Connection:
         self.sent_seq = max(self.sent_seq, watermark)
         for seq, text in early:
             self.deliver(seq, text)
+
+
+_WRITING_NOW = object()  # Connection._writer_task while the writer runs in its caller's stack
+
+
+async def _resume(coro, waiting_on) -> None:
+    """Drives ``coro`` (started outside any task, now suspended on ``waiting_on``) to its end,
+    the way a task would: resumes it when what it waits for is done, and throws a
+    cancellation of this task into it."""
+    while True:
+        try:
+            if waiting_on is None:
+                await asyncio.sleep(0)  # a bare yield
+            else:
+                await _until_done(waiting_on)
+        except asyncio.CancelledError:
+            try:
+                waiting_on = coro.throw(asyncio.CancelledError())
+            except StopIteration:
+                return
+            continue
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            return
+
+
+async def _until_done(future) -> None:
+    """Waits for ``future`` without taking its result or exception (the coroutine reads them)."""
+    if future.done():
+        return
+    waiter = asyncio.get_running_loop().create_future()
+
+    def wake(_):
+        if not waiter.done():
+            waiter.set_result(None)
+
+    future.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        future.remove_done_callback(wake)
 
 
 def batch_text(items: list[tuple[int, str]]) -> str:

@@ -319,7 +319,9 @@ IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 
 # Course resources and covers: size limits and the accepted types (content is checked too).
 RESOURCE_MAX_UPLOAD_BYTES = env.int("RESOURCE_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 RESOURCE_ALLOWED_EXTENSIONS = env.list(
-    "RESOURCE_ALLOWED_EXTENSIONS", default=["pdf", "docx", "pptx", "xlsx", "png", "jpg", "jpeg", "mp4", "mp3"])
+    "RESOURCE_ALLOWED_EXTENSIONS",
+    default=["pdf", "docx", "pptx", "xlsx", "png", "jpg", "jpeg", "mp4", "mp3"],
+)
 COURSE_COVER_MAX_BYTES = env.int("COURSE_COVER_MAX_BYTES", default=2 * 1024 * 1024)
 # Uploaded files on the local disk (MEDIA_ROOT) or in an S3-compatible bucket (django-storages).
 MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")

@@ -153,3 +153,18 @@ async def test_the_real_stack_admits_a_ticket_once_and_refuses_without_one():
     await reused.connect(timeout=5)
     assert (await reused.receive_output(timeout=5))["code"] == CLOSE_NO_TICKET
     await reused.wait(timeout=5)
+
+
+async def test_a_client_that_pauses_below_the_limit_gets_every_frame_in_order(live_socket):
+    paused = await live_socket(fake_user(1), reading=False)
+    await asyncio.sleep(0.05)
+    hub = get_hub()
+    for n in range(30):
+        await hub.publish(ROOM, {"type": "chat.message", "n": n})
+    assert paused.blocked_sends >= 1  # its writer is waiting for the socket, in a task
+    paused.reading.set()
+    assert (await paused.frame())["type"] == "snapshot"
+    assert [(await paused.frame())["n"] for _ in range(30)] == list(range(30))
+    await hub.publish(ROOM, {"type": "chat.message", "n": 30})
+    assert (await paused.frame())["n"] == 30
+    assert paused.close_code is None

@@ -1,3 +1,4 @@
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 
 from service_records.models import ServiceEvent
@@ -17,7 +18,8 @@ def test_demo_activities_cover_every_state_once(db):
     for studio in Studio.objects.filter(status="active"):
         assert set(Activity.objects.filter(studio=studio).values_list("state", flat=True)) == states
     published = Activity.objects.filter(state="published")
-    recorded = ServiceEvent.objects.filter(source_id__in=[str(a.pk) for a in published])
+    recorded = ServiceEvent.objects.filter(source_type=ContentType.objects.get_for_model(Activity),
+                                           source_id__in=[str(a.pk) for a in published])
     assert recorded.count() == published.count()
     assert LeaveRequest.objects.filter(state="pending").exists()
     assert Activity.objects.filter(kind="outreach", served_county__isnull=False).exists()
