@@ -22,7 +22,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from notifications.services import notify
 
 from accounts.models import TeacherProfile, User
 from common.errors import Conflict, Forbidden, NotFound, ServiceError
@@ -39,6 +38,7 @@ from courses.selectors import (
     can_submit_to_lecture,
     can_submit_to_studio,
 )
+from notifications.services import notify
 from regions.models import School
 from service_records.services import service_event_record
 from studios.models import Studio

@@ -394,7 +394,8 @@ ASSESSMENT_TERM_STARTS = env.list("ASSESSMENT_TERM_STARTS", default=["02-01", "0
 # Enrolled users are reminded of a lecture this many minutes before it starts.
 LECTURE_REMINDER_MINUTES = env.int("LECTURE_REMINDER_MINUTES", default=30)
 # Largest file attached to a studio activity's report (photos, slides, sign-in sheets).
-STUDIO_ACTIVITY_ATTACHMENT_MAX_BYTES = env.int("STUDIO_ACTIVITY_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+STUDIO_ACTIVITY_ATTACHMENT_MAX_BYTES = env.int("STUDIO_ACTIVITY_ATTACHMENT_MAX_BYTES",
+                                               default=20 * 1024 * 1024)
 
 
 def _refuse_unsafe_production() -> None:

@@ -4,10 +4,10 @@ each administrator, rows out of scope refused."""
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from notifications.services import notify
 
 from common.admin import ScopedAdmin
 from courses.services import resource_submit
+from notifications.services import notify
 from tests.common.admin_support import admin_client, refused, superuser
 from tests.courses.support import build, pdf, studio_course
 

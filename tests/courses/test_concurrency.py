@@ -5,10 +5,10 @@ import datetime
 import pytest
 from django.db import connection
 from django.utils import timezone
-from notifications.models import Notification
 
 from courses.models import Course, Enrolment, Lecture
 from courses.services import enrolment_create, lecture_end, lecture_go_live, lecture_reminders_send
+from notifications.models import Notification
 from service_records.models import ServiceEvent
 from tests.courses.support import build
 from tests.factories import StudentFactory, build_world

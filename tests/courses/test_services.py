@@ -6,12 +6,12 @@ import datetime
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from notifications.models import Notification
 
 from common.errors import Conflict, Forbidden, ServiceError
 from courses import services
 from courses.models import Course, Enrolment, Lecture, LectureStaff, Resource
 from courses.signals import lecture_ended
+from notifications.models import Notification
 from service_records.models import ServiceEvent
 from tests.courses.support import build, pdf
 from tests.factories import EnrolmentFactory, StudentFactory, UserFactory

@@ -1,9 +1,9 @@
 """Notifications: only the recipient sees and marks theirs."""
 
 import pytest
+
 from notifications.models import Notification
 from notifications.services import notify
-
 from tests.factories import StudentFactory
 
 

@@ -1,9 +1,9 @@
 import datetime
 
 import pytest
-from notifications.models import Notification
 
 from common.errors import Conflict, Forbidden, ServiceError
+from notifications.models import Notification
 from service_records.models import ServiceEvent
 from studios.activities.models import Activity, ActivityReview, Attendance, LeaveRequest
 from studios.activities.services import (

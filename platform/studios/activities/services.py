@@ -20,10 +20,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from notifications.services import notify
 
 from accounts.models import TeacherProfile, User
 from common.errors import Conflict, Forbidden, ServiceError
+from notifications.services import notify
 from regions.models import Region, School
 from service_records.services import service_event_record
 from studios.activities.models import (
