@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import student_real_name_visible
 from common.errors import ErrorResponseSerializer, NotFound
-from common.filters import MAX_ID, IdFilter
+from common.filters import MAX_ID, IdFilter, InstantFilter
 from common.serializers import StrictInputSerializer
 from courses import services
 from courses.models import Course, Enrolment, Lecture, LectureStaff, Resource
@@ -394,8 +394,8 @@ class LectureFilter(filters.FilterSet):
     course = IdFilter(field_name="course_id")
     studio = IdFilter(field_name="course__studio_id")
     state = filters.ChoiceFilter(choices=Lecture.State.choices)
-    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = InstantFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = InstantFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = Lecture

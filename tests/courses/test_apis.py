@@ -293,3 +293,24 @@ def test_list_endpoints_do_not_query_per_row(w, client_for, django_assert_max_nu
         assert len(client.get("/api/v1/lectures/").json()["results"]) == 13
     with django_assert_max_num_queries(12):
         assert len(client.get("/api/v1/courses/").json()["results"]) == 13
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "yesterday"])
+def test_lecture_time_filters_refuse_unusable_instants(w, client_for, value):
+    response = client_for(w.student_b.user).get("/api/v1/lectures/", {"starts_after": value})
+    assert response.status_code == 400, response.content
+
+
+def test_an_offset_postgresql_cannot_parse_is_turned_to_utc_first(w, client_for):
+    # PostgreSQL refuses offsets beyond ±15:59 that Python parses; the filter sends UTC.
+    client = client_for(w.student_b.user)
+    response = client.get("/api/v1/lectures/", {"starts_after": "2026-01-01T00:00:00-17:21"})
+    assert response.status_code == 200, response.content
+
+
+def test_lecture_time_filters_accept_any_offset_as_the_same_instant(w, client_for):
+    client = client_for(w.student_b.user)
+    utc = client.get("/api/v1/lectures/", {"starts_after": "2020-01-01T00:00:00Z"})
+    shifted = client.get("/api/v1/lectures/", {"starts_after": "2020-01-01T08:00:00+08:00"})
+    assert utc.status_code == shifted.status_code == 200
+    assert utc.json()["results"] == shifted.json()["results"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 
-from django import forms
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -20,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import ErrorResponseSerializer
-from common.filters import IdFilter
+from common.filters import IdFilter, InstantFilter
 from common.serializers import StrictInputSerializer
 from regions.models import Region, School
 from studios.activities.models import Activity, ActivityAttachment, Attendance, LeaveRequest
@@ -150,30 +149,6 @@ def _detail(request, pk: int, *, status_code: int = status.HTTP_200_OK) -> Respo
 
 
 # --- activities and notices --------------------------------------------------------------------
-
-class InstantFormField(forms.DateTimeField):
-    """An ISO 8601 instant, turned to UTC: PostgreSQL refuses offsets beyond ±15:59 that Python
-    parses (a 500 otherwise), and an instant too close to year 1 or 9999 is a 400."""
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value is None:
-            return None
-        try:
-            if timezone.is_naive(value):
-                value = timezone.make_aware(value)
-            value = value.astimezone(datetime.UTC)
-        except (OverflowError, ValueError) as exc:
-            raise forms.ValidationError(_("Give a time between the years 1900 and 9999.")) from exc
-        if not 1900 <= value.year <= 9998:
-            raise forms.ValidationError(_("Give a time between the years 1900 and 9999."))
-        return value
-
-
-@extend_schema_field({"type": "string", "format": "date-time"})
-class InstantFilter(filters.DateTimeFilter):
-    field_class = InstantFormField
-
 
 class ActivityFilter(filters.FilterSet):
     studio = IdFilter(field_name="studio_id")
