@@ -39,6 +39,13 @@ def _default_event_kinds(request):
     ensure_default_kinds()
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploads (covers, resources, report attachments, demo files) go to a temporary folder,
+    never to var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
