@@ -178,6 +178,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "courses.lecture_reminders_send",
         "schedule": 120.0,
     },
+    # Files of background exports past their keep time (service_records/exports/services.py).
+    "service-records-export-job-purge": {
+        "task": "service_records.export_job_purge",
+        "schedule": 86400.0,
+    },
 }
 # Workers log through LOGGING below (JSON in production) instead of Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -235,6 +240,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "accounts.permissions.PasswordIsCurrent",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,

@@ -76,6 +76,14 @@ def test_malformed_json_is_a_400_parse_error(raw):
 
 
 @pytest.mark.django_db
+def test_json_nested_too_deeply_is_a_400_parse_error(client_for):
+    # Python's decoder raises RecursionError past ~1,000 levels; DRF's parser lets it through.
+    raw = b"[" * 100_000 + b"]" * 100_000
+    response = APIClient().generic("POST", TOKEN_URL, raw, content_type="application/json")
+    assert _error(response, 400)["code"] == "parse_error"
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "image/png"])
 def test_unsupported_media_type_is_a_415(content_type):
     response = APIClient().generic("POST", TOKEN_URL, b"username=a", content_type=content_type)
