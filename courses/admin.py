@@ -2,16 +2,17 @@
 
 A course is governed through its school of record (the studio's host school, or the owner's
 school); lectures, staff, enrolments and resources follow their course (a studio's resources,
-their studio's host school). Descriptive data can be edited here; state changes (publishing,
+their studio's host school). The descriptive data of a course (and of a lecture not finished)
+can be edited here, through the same services as the API; state changes (publishing,
 scheduling, going live, reviewing resources) go through the API, whose services check the rules
-and record the service, so those fields are read-only here."""
+and record the service, so those fields are read-only here, and resources are read-only."""
 
 from django.contrib import admin
 from django.db.models import Q
 
 from common.admin import ScopedAdmin
 from courses.models import CalendarFeed, Course, Enrolment, Lecture, LectureStaff, Resource
-from courses.services import COURSE_EDITABLE_FIELDS, course_update
+from courses.services import COURSE_EDITABLE_FIELDS, course_update, lecture_update
 from regions.selectors import school_scope_q
 
 
@@ -116,9 +117,28 @@ class LectureAdmin(_CourseScoped):
     readonly_fields = ["course", "starts_at", "ends_at", "state", "stream_play_url", "replay_url",
                        "went_live_at", "ended_at", "peak_viewers", "reminded_at", "created_by"]
     inlines = [LectureStaffInline]
+    # What the admin form may change, by state: the same rule as courses.services.lecture_update.
+    _editable_by_state = {
+        Lecture.State.DRAFT: ("title", "description"),
+        Lecture.State.SCHEDULED: ("title", "description"),
+        Lecture.State.LIVE: ("description",),
+    }
 
     def has_add_permission(self, request):
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = self._editable_by_state.get(obj.state, ()) if obj is not None else ()
+        return [field for field in self.fields if field not in editable]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: the state rules, the editor check and the history reason.
+        data = {field: form.cleaned_data[field] for field in form.changed_data
+                if field in ("title", "description")}
+        lecture_update(actor=request.user, lecture=obj, data=data)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # staff are read-only here
 
 
 @admin.register(LectureStaff)
@@ -158,6 +178,9 @@ class ResourceAdmin(ScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # submitted through the API, which checks the file
+
+    def has_change_permission(self, request, obj=None):
+        return False  # reviewed through the API (courses.services.resource_approve / resource_return)
 
 
 @admin.register(CalendarFeed)

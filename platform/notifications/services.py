@@ -14,7 +14,8 @@ _BATCH = 2000
 
 def notify(*, recipient_ids: Iterable[int], kind: str, title: str, body: str = "", link: str = "",
            dedupe_key: str = "") -> int:
-    """Creates one notification per recipient, in bulk; returns how many were written.
+    """Creates one notification per distinct recipient, in bulk; returns how many were offered
+    (the databases do not report the rows a dedupe conflict skipped, so this is an upper bound).
 
     With a ``dedupe_key``, a recipient who already has a notification with that key gets no
     second one (reminders sent by a retried task, a report returned twice, ...). Call it inside

@@ -6,6 +6,7 @@ from django.apps import apps
 from django.contrib import admin
 
 from common.admin import ScopedAdmin
+from courses.models import Lecture
 from courses.services import resource_submit
 from notifications.services import notify
 from tests.common.admin_support import admin_client, refused, superuser
@@ -64,3 +65,34 @@ def test_an_editor_changes_a_course_in_the_admin_through_the_service(world):
     w.course.refresh_from_db()
     assert w.course.title == "后台改名"
     assert w.course.history.first().history_change_reason.startswith("updated")
+
+
+def test_an_administrator_changes_a_lecture_through_the_service_until_it_has_finished(world):
+    w = build(world)
+    url = f"/admin/courses/lecture/{w.lecture.pk}/change/"
+    staff = w.lecture.staff.count()
+    form = {"title": "后台改名", "description": "说明",
+            "staff-TOTAL_FORMS": str(staff), "staff-INITIAL_FORMS": str(staff)}
+    client = admin_client(w.county_admin_a.user)
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content[:2000]
+    w.lecture.refresh_from_db()
+    assert w.lecture.title == "后台改名"
+    assert w.lecture.history.first().history_change_reason == "updated: description, title"
+
+    Lecture.objects.filter(pk=w.lecture.pk).update(state=Lecture.State.ENDED)
+    client.post(url, {**form, "title": "结束后改名"})
+    w.lecture.refresh_from_db()
+    assert w.lecture.title == "后台改名"  # an ended lecture's title is read-only, as in the API
+
+
+def test_resources_are_read_only_in_the_admin(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    w = build(world)
+    resource = resource_submit(actor=w.member.user, upload=pdf(), title="课件", studio=w.studio)
+    client = admin_client(w.county_admin_a.user)
+    url = f"/admin/courses/resource/{resource.pk}/change/"
+    assert client.get(url).status_code == 200
+    client.post(url, {"title": "后台改名", "description": ""})
+    resource.refresh_from_db()
+    assert resource.title == "课件"

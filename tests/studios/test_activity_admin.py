@@ -38,6 +38,15 @@ def test_statistics_page_shows_the_years_figures(s, monkeypatch):
     assert "1.00" in page  # the host's service for the activity
 
 
+def test_statistics_page_shows_each_studios_cycle_figures(s, monkeypatch):
+    published(s, monkeypatch)
+    client = admin_client(s.office)
+    page = client.get("/admin/studios/studiostatistics/", {"year": "cycle"}).content.decode()
+    assert s.studio.name in page
+    assert "1.00" in page  # the host's service for the activity, inside the studio's cycle
+    assert "1.00" not in client.get("/admin/studios/studiostatistics/", {"year": "2001"}).content.decode()
+
+
 def test_the_office_approves_through_the_admin_action(s, monkeypatch):
     activity = submitted(s, monkeypatch)
     response = admin_client(s.office).post("/admin/studios/activity/", {

@@ -1,7 +1,7 @@
 """Studio activities in the Django admin: read-only pages scoped to the administrator's region
 (the paper trail changes only through the services, which the API calls), an action that lets
 the office approve submitted reports through ``activity_review``, and a read-only statistics
-page with each studio's figures for a year."""
+page with each studio's figures for a year or for its cycle."""
 
 from __future__ import annotations
 
@@ -132,15 +132,20 @@ class LeaveRequestAdmin(ReadOnlyScopedAdmin):
     search_fields = ["membership__teacher__real_name", "activity__title"]
 
 
-class YearFilter(admin.SimpleListFilter):
-    """Which calendar year the figures cover (it does not filter the studios)."""
+CYCLE = "cycle"
 
-    title = _("year")
+
+class YearFilter(admin.SimpleListFilter):
+    """Which period the figures cover: a calendar year, or each studio's own cycle (it does not
+    filter the studios)."""
+
+    title = _("period")
     parameter_name = "year"
 
     def lookups(self, request, model_admin):
         this_year = timezone.localdate().year
-        return [(str(year), str(year)) for year in range(this_year, this_year - 5, -1)]
+        return [(CYCLE, _("the studio's cycle")),
+                *((str(year), str(year)) for year in range(this_year, this_year - 5, -1))]
 
     def queryset(self, request, queryset):
         return queryset
@@ -156,7 +161,8 @@ def _figure(key: str, label):
 
 @admin.register(StudioStatistics)
 class StudioStatisticsAdmin(ReadOnlyScopedAdmin):
-    """Each studio's figures for a year (this year unless filtered): grouped queries per page."""
+    """Each studio's figures for a year (this year unless filtered) or for its cycle: grouped
+    queries per page (per distinct cycle on the page, for cycles)."""
 
     scope_path = "host_school"
     list_display = ["name", "host_school", "status", "resources", "lectures", "live_lectures", "activities",
@@ -175,11 +181,20 @@ class StudioStatisticsAdmin(ReadOnlyScopedAdmin):
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
-        year = request.GET.get("year", "")
-        year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else timezone.localdate().year
+        period = request.GET.get("year", "")
         studios = list(changelist.result_list)  # evaluated once: the page renders these objects
-        figures = studio_figures(studio_ids=[s.pk for s in studios], start=datetime.date(year, 1, 1),
-                                 end=datetime.date(year + 1, 1, 1))
+        if period == CYCLE:
+            cycles: dict[tuple[datetime.date, datetime.date], list[int]] = {}
+            for studio in studios:
+                cycles.setdefault((studio.cycle_start, studio.cycle_end), []).append(studio.pk)
+            figures = {}
+            for (start, end), ids in cycles.items():
+                figures.update(studio_figures(studio_ids=ids, start=start, end=end))
+        else:
+            year = int(period) if period.isdigit() and 2000 <= int(period) <= 2100 else None
+            year = year or timezone.localdate().year
+            figures = studio_figures(studio_ids=[s.pk for s in studios], start=datetime.date(year, 1, 1),
+                                     end=datetime.date(year + 1, 1, 1))
         for studio in studios:
             studio.figures = figures[studio.pk]
         return changelist
