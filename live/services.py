@@ -187,12 +187,12 @@ def attendance_add(*, rows: Iterable[AttendanceRow]) -> int:
 
 
 def lecture_peak_viewers_record(*, peaks: dict[int, int]) -> None:
-    """Raises each lecture's ``peak_viewers`` to the hub's peak (never lowers it).
+    """Raises each lecture's ``peak_viewers`` to the hub's peak (never lowers it), through
+    courses' own service (the column is courses'); one conditional UPDATE per lecture."""
+    from courses.services import lecture_peak_viewers_record as record
 
-    The column belongs to courses.Lecture but only the live rooms know the figure; one
-    conditional UPDATE per lecture, every flush."""
     for lecture_id, peak in peaks.items():
-        Lecture.objects.filter(pk=lecture_id, peak_viewers__lt=peak).update(peak_viewers=peak)
+        record(lecture_id=lecture_id, viewers=peak)
 
 
 # --- lecture end -----------------------------------------------------------------------------
