@@ -133,7 +133,8 @@ async def _read_loop(conn: Connection, receive, handler) -> None:
             return
         try:
             frame = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: "[[[[..." nested past the decoder's depth fits in 4 KB.
             frame = None
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await conn.close(CLOSE_NOT_JSON, "frames are JSON objects with a type")

@@ -421,6 +421,8 @@ def _refuse_unsafe_production() -> None:
         problems.append("DATABASE_URL must point at PostgreSQL")
     if not REDIS_URL:
         problems.append("REDIS_URL must be set (cache, channel layer, Celery broker)")
+    if LIVE_ROOM_HANDLER:
+        problems.append("LIVE_ROOM_HANDLER must be empty (the benchmark's handler lets staff publish)")
     if problems:
         raise ImproperlyConfigured(
             "Refusing to start in production: " + "; ".join(problems)

@@ -78,9 +78,10 @@ def test_a_safe_production_configuration_starts_with_production_defaults(tmp_pat
         ({"DATABASE_URL": None}, "PostgreSQL"),
         ({"DATABASE_URL": "sqlite:////tmp/xuewen.sqlite3"}, "PostgreSQL"),
         ({"REDIS_URL": None}, "REDIS_URL"),
+        ({"LIVE_ROOM_HANDLER": "live.hub_bench.BenchRoomHandler"}, "LIVE_ROOM_HANDLER"),
     ],
     ids=["no-secret", "short-secret", "dev-secret", "debug", "wildcard-host", "wildcard-among-hosts",
-         "wildcard-subdomain", "no-hosts", "default-sqlite", "sqlite", "no-redis"],
+         "wildcard-subdomain", "no-hosts", "default-sqlite", "sqlite", "no-redis", "bench-handler"],
 )
 def test_production_refuses_to_start_with_an_unsafe_setting(tmp_path, change, complaint):
     settings = {k: v for k, v in {**SAFE_PRODUCTION, **change}.items() if v is not None}

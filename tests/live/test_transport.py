@@ -71,7 +71,7 @@ async def test_a_viewer_gets_a_snapshot_then_room_frames_and_answers_to_its_own(
     assert (await viewer.frame())["code"] == "unknown_type"
 
 
-@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"no": "type"}', '{"type": 3}'])
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"no": "type"}', '{"type": 3}', "[" * 4000])
 async def test_a_frame_that_is_not_a_json_object_with_a_type_closes_with_1003(live_socket, text):
     socket = await live_socket(fake_user(1))
     await socket.frame()
