@@ -94,7 +94,9 @@ def test_nginx_routes_websockets_to_several_asgi_processes_and_http_to_gunicorn(
 
 
 def test_nginx_never_serves_uploaded_personal_data():
-    assert "return 404;" in _location("^~ /media/imports/")
+    # Uploads that only the application hands out (after its permission checks).
+    private = _location("~ ^/media/(imports|resources|activities|exports)/")
+    assert "return 404;" in private
     assert "alias /srv/xuewen/media/;" in _location("/media/")
 
 

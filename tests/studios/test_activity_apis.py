@@ -232,6 +232,13 @@ def test_report_files_are_checked_and_stored(s, client_for, monkeypatch):
     assert_error(client_for(s.world.teacher_b.user).get(url(activity, "attachments/")), 403)
     [attachment] = ActivityAttachment.objects.filter(activity=activity)
     assert attachment.file.storage.exists(attachment.file.name)
+    # Files come through the application, which checks who may see the report.
+    download = host.get(response_url := url(activity, f"attachments/{attachment.pk}/"))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"\xff\xd8\xff data"
+    assert host.get(url(activity, "attachments/")).json()["results"][0]["url"] == response_url
+    assert_error(client_for(s.world.teacher_b.user).get(response_url), 403)
+    assert_error(client_for(s.trainees[0].user).get(url(activity, "attachments/999999/")), 403)
     response = host.delete(url(activity, f"attachments/{attachment.pk}/"))
     assert response.status_code == 204
     assert not ActivityAttachment.objects.exists()

@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
@@ -18,7 +20,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.errors import ErrorResponseSerializer
+from common.errors import ErrorResponseSerializer, NotFound
 from common.filters import IdFilter, InstantFilter
 from common.serializers import StrictInputSerializer
 from regions.models import Region, School
@@ -91,7 +93,8 @@ class AttachmentSerializer(serializers.ModelSerializer):
         fields = ["id", "original_name", "size", "url", "uploaded_at"]
 
     def get_url(self, attachment) -> str:
-        return attachment.file.url
+        # Through the application, which checks who may see the report; never the media URL.
+        return f"/api/v1/activities/{attachment.activity_id}/attachments/{attachment.pk}/"
 
 
 class ActivityAbilitiesSerializer(serializers.Serializer):
@@ -358,8 +361,23 @@ class AttachmentListCreateApi(generics.ListAPIView):
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
-class AttachmentDeleteApi(APIView):
-    """Remove a file from a report still being written."""
+class AttachmentDetailApi(APIView):
+    """GET: the file, under its original name (for those who may see the report).
+    DELETE: remove a file from a report still being written."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
+    def get(self, request, pk: int, attachment_id: int):
+        activity = _visible_activity(request, pk)
+        if activity.state != Activity.State.PUBLISHED:
+            access_see_report(request.user, activity)
+        attachment = get_object_or_404(ActivityAttachment.objects.filter(activity=activity), pk=attachment_id)
+        try:
+            handle = attachment.file.open("rb")
+        except OSError as exc:
+            raise NotFound(_("The file is missing from storage.")) from exc
+        response = FileResponse(handle, as_attachment=True, filename=attachment.original_name)
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     @extend_schema(responses={204: None, 409: CONFLICT_STATE})
     def delete(self, request, pk: int, attachment_id: int):
