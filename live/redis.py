@@ -8,38 +8,13 @@ the xdist worker id) and several deployments on one Redis never collide.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-
 from django.conf import settings
 
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+from common.redis import close_redis, get_redis
 
-
-def get_redis():
-    """The running loop's ``redis.asyncio.Redis`` client, or None when settings.REDIS_URL is empty.
-
-    Call it from inside a coroutine (it needs the running loop)."""
-    url = settings.REDIS_URL
-    if not url:
-        return None
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(url, health_check_interval=30)
-        _clients[loop] = client
-    return client
+__all__ = ["close_redis", "get_redis", "live_key"]
 
 
 def live_key(*parts) -> str:
     """A Redis key for the live rooms: ``<CACHE_KEY_PREFIX>:live:<part>:<part>...``."""
     return ":".join([settings.CACHE_KEY_PREFIX, "live", *(str(p) for p in parts)])
-
-
-async def close_redis() -> None:
-    """Closes the running loop's client (tests: before their loop ends)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose()
