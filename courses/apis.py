@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
@@ -21,7 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import student_real_name_visible
-from common.errors import ErrorResponseSerializer, NotFound
+from common.downloads import stored_file_download
+from common.errors import ErrorResponseSerializer
 from common.filters import MAX_ID, IdFilter, InstantFilter
 from common.serializers import StrictInputSerializer
 from courses import services
@@ -660,14 +660,8 @@ class ResourceDownloadApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request, pk: int):
         resource = _visible_resource(request, pk)
-        try:
-            handle = resource.file.open("rb")
-        except (FileNotFoundError, OSError) as exc:
-            raise NotFound(_("The file is missing from storage.")) from exc
-        response = FileResponse(handle, as_attachment=True, filename=resource.original_name,
-                                content_type=resource.content_type)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return stored_file_download(resource.file, filename=resource.original_name,
+                                    content_type=resource.content_type)
 
 
 class ResourceApproveApi(APIView):

@@ -7,7 +7,7 @@ import datetime
 import re
 from pathlib import PurePath
 
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -23,6 +23,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import PasswordIsCurrent
+from common.downloads import private_download
 from common.errors import ErrorResponseSerializer, NotFound
 from common.filters import MAX_ID
 from common.serializers import StrictInputSerializer
@@ -211,10 +212,8 @@ class ExportJobDownloadApi(FileApi):
     def get(self, request, pk: int):
         job = get_object_or_404(selectors.export_job_list_visible(user=request.user), pk=pk)
         source = export_job_open(actor=request.user, job=job)
-        response = FileResponse(source, as_attachment=True, filename=PurePath(job.file.name).name,
+        return private_download(source, filename=PurePath(job.file.name).name,
                                 content_type=MEDIA_TYPES[job.format])
-        response["Cache-Control"] = "private, no-store"
-        return response
 
 
 # --- certificates ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +19,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.errors import ErrorResponseSerializer, NotFound
+from common.downloads import stored_file_download
+from common.errors import ErrorResponseSerializer
 from common.filters import IdFilter, InstantFilter
 from common.serializers import StrictInputSerializer
 from regions.models import Region, School
@@ -371,13 +371,7 @@ class AttachmentDetailApi(APIView):
         if activity.state != Activity.State.PUBLISHED:
             access_see_report(request.user, activity)
         attachment = get_object_or_404(ActivityAttachment.objects.filter(activity=activity), pk=attachment_id)
-        try:
-            handle = attachment.file.open("rb")
-        except OSError as exc:
-            raise NotFound(_("The file is missing from storage.")) from exc
-        response = FileResponse(handle, as_attachment=True, filename=attachment.original_name)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return stored_file_download(attachment.file, filename=attachment.original_name)
 
     @extend_schema(responses={204: None, 409: CONFLICT_STATE})
     def delete(self, request, pk: int, attachment_id: int):
