@@ -35,7 +35,7 @@ from accounts.services import (
     user_password_reset,
 )
 from accounts.throttles import LoginRateThrottle, LoginUsernameRateThrottle
-from accounts.tickets import ws_ticket_issue
+from accounts.tickets import ticket_claims, ws_ticket_issue
 from common.errors import ServiceError
 from common.filters import IdFilter
 from common.serializers import StrictInputSerializer
@@ -190,7 +190,7 @@ class WebsocketTicketApi(APIView):
 
     @extend_schema(request=None, responses={201: OutputSerializer})
     def post(self, request):
-        ticket, ttl = ws_ticket_issue(user_id=request.user.pk)
+        ticket, ttl = ws_ticket_issue(user_id=request.user.pk, claims=ticket_claims(request.user))
         return Response(self.OutputSerializer({"ticket": ticket, "expires_in": ttl}).data,
                         status=status.HTTP_201_CREATED)
 

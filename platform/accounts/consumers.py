@@ -1,4 +1,5 @@
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth.models import AnonymousUser
 
 # Close code for a handshake without a valid ticket (4000-4999 are the application's own;
 # docs/live-protocol.md lists them all).
@@ -10,6 +11,10 @@ class WhoAmIConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         user = self.scope["user"]
+        if user.is_authenticated and hasattr(user, "aload"):
+            # A TicketUser (no query at the gateway): deactivated or told to change the password
+            # since the ticket was issued means no entry.
+            user = await user.aload() or AnonymousUser()
         if not user.is_authenticated:
             # Accept first: a close before accept becomes a bare HTTP 403 at the handshake
             # under Daphne, and the client would never see why.

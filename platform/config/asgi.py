@@ -13,11 +13,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from accounts.websocket import WebsocketTicketAuthMiddleware  # noqa: E402
-from common.middleware import WebsocketRequestIdMiddleware  # noqa: E402
+from accounts.websocket import WebsocketGateway  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -27,16 +25,12 @@ def allowed_websocket_origins() -> list[str]:
     return settings.WEBSOCKET_ALLOWED_ORIGINS or list(settings.ALLOWED_HOSTS)
 
 
-# Outermost first: a request id for the connection's log lines (refusals included), then the
-# origin check, then the single-use ticket that puts the user in scope, then the route.
+# One layer in front of every websocket route (accounts/websocket.py): a request id for the
+# connection's log lines (refusals included), the origin check, then the single-use ticket that
+# puts the user in scope; then the route.
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": WebsocketRequestIdMiddleware(
-            OriginValidator(
-                WebsocketTicketAuthMiddleware(URLRouter(websocket_urlpatterns)),
-                allowed_websocket_origins(),
-            )
-        ),
+        "websocket": WebsocketGateway(URLRouter(websocket_urlpatterns), allowed_websocket_origins()),
     }
 )

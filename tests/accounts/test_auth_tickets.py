@@ -115,3 +115,25 @@ def test_only_a_hash_of_the_ticket_is_stored():
 @pytest.mark.parametrize("bad", ["", "x" * 129, "not-a-ticket", "ticket\x00", "\udcff"])
 async def test_unknown_or_malformed_tickets_are_refused(bad):
     assert await ws_ticket_redeem(ticket=bad) is None
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the native path needs Redis")
+async def test_with_redis_a_ticket_is_redeemed_by_one_native_getdel_without_a_thread_hop(monkeypatch):
+    """A connect storm redeems thousands of tickets a second: Django's async cache API would run
+    each through a thread (and a second connection pool); the native client does not."""
+    from common.redis import close_redis
+
+    ticket, _ = ws_ticket_issue(user_id=13, claims={"username": "u13", "is_staff": False, "is_superuser": False})
+
+    async def no_thread_hop(*args, **kwargs):
+        raise AssertionError("the ticket went through Django's async cache API")
+
+    from django.core.cache import caches
+
+    monkeypatch.setattr(type(caches["default"]), "aget", no_thread_hop)
+    try:
+        assert await tickets.ws_ticket_redeem_claims(ticket=ticket) == (
+            13, {"username": "u13", "is_staff": False, "is_superuser": False})
+        assert await ws_ticket_redeem(ticket=ticket) is None
+    finally:
+        await close_redis()

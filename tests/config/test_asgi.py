@@ -201,3 +201,48 @@ async def test_refused_connection_is_logged_with_a_generated_request_id(caplog):
     assert lines[0].accepted is True  # accepted, then closed with the reason's code
     assert lines[0].status == CLOSE_UNAUTHENTICATED
     assert len(lines[0].request_id) == 32 and lines[0].request_id != "bad id\n"
+
+
+@committed_db
+async def test_the_ticket_api_issues_tickets_the_gateway_opens_without_a_query(monkeypatch):
+    """The ticket carries the user's claims, so the gateway puts a TicketUser in scope with no
+    database query; what needs the full user loads it (here: none is made)."""
+    from accounts.websocket import TicketUser, WebsocketGateway
+
+    user = await _user(is_staff=True)
+    ticket = await _ticket_for(user)
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["user"] = scope["user"]
+        seen["request_id"] = scope["request_id"]
+
+    gateway = WebsocketGateway(app, ["testserver"])
+    with monkeypatch.context() as patched:
+        patched.setattr("accounts.websocket._active_user", lambda pk: pytest.fail("a query at the gateway"))
+        await gateway({"type": "websocket", "path": "/ws/x/", "query_string": f"ticket={ticket}".encode(),
+                       "headers": [ORIGIN]}, None, None)
+    assert isinstance(seen["user"], TicketUser)
+    assert (seen["user"].pk, seen["user"].username, seen["user"].is_staff) == (user.pk, user.username, True)
+    assert seen["user"] == user and seen["request_id"]
+    assert (await seen["user"].aload()) == user
+
+
+@pytest.mark.parametrize("origin", [b"http://testserver:port", b"http://[::1", b"\xff\xfe", b"", b"http://"])
+async def test_an_unparsable_origin_is_refused_not_an_error(origin):
+    communicator, connected, _ = await _open("/ws/whoami/?ticket=x", headers=[(b"origin", origin)])
+    assert not connected
+    await communicator.disconnect()
+
+
+@committed_db
+async def test_a_ticket_without_claims_still_loads_the_user():
+    """Tickets issued before claims existed (a deploy inside a ticket's 30 s) still work."""
+    from accounts.tickets import ws_ticket_issue
+
+    user = await _user()
+    ticket, _ = await sync_to_async(ws_ticket_issue)(user_id=user.pk)
+    communicator, connected, _ = await _open(f"/ws/whoami/?ticket={ticket}")
+    assert connected
+    assert (await communicator.receive_json_from(timeout=5))["user_id"] == user.pk
+    await communicator.disconnect()

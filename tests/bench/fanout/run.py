@@ -125,12 +125,16 @@ class Bench:
         from django.conf import settings
         from django.core.cache import cache
 
-        from accounts.tickets import ws_ticket_key
+        from accounts.tickets import ticket_entry, ws_ticket_key
 
         expires = time.time() + settings.WEBSOCKET_TICKET_TTL_SECONDS
         owners = self.users[:viewers] + [self.publisher_id] + self.users[viewers:]
         tickets = [secrets.token_urlsafe(24) for _ in owners]
-        entries = {ws_ticket_key(t): (uid, expires) for t, uid in zip(tickets, owners, strict=True)}
+        # As the ticket API issues them: with the user's claims (accounts/tickets.py).
+        entries = {ws_ticket_key(t): ticket_entry(uid, expires, {"username": f"bench{uid}",
+                                                                  "is_staff": uid == self.publisher_id,
+                                                                  "is_superuser": False})
+                   for t, uid in zip(tickets, owners, strict=True)}
         items = list(entries.items())
         for start in range(0, len(items), 5000):
             cache.set_many(dict(items[start:start + 5000]), timeout=settings.WEBSOCKET_TICKET_TTL_SECONDS)
