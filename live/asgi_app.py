@@ -16,9 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.http import parse_cookie
+from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -71,6 +74,18 @@ def _last_seq(scope) -> int | None:
     return value if value < _MAX_SEQ else None
 
 
+def _language(scope) -> str:
+    """The language of the page that opened the socket, chosen as LocaleMiddleware chooses it
+    for a request (the language cookie, then Accept-Language, then LANGUAGE_CODE): the error
+    frames this connection gets speak it."""
+    headers = {}
+    for name, value in scope.get("headers", ()):
+        headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+    request = SimpleNamespace(COOKIES=parse_cookie(headers.get("cookie", "")),
+                              META={"HTTP_ACCEPT_LANGUAGE": headers.get("accept-language", "")})
+    return translation.get_language_from_request(request)
+
+
 async def _refuse(send, code: int, reason: str) -> None:
     # Accepted first: a close before accept reaches a browser as a bare HTTP 403 without the code.
     await send({"type": "websocket.close", "code": code, "reason": reason[:120]})
@@ -104,7 +119,7 @@ async def live_room_app(scope, receive, send):
             logger.exception("live: joining the room failed", extra={"room": conn.room})
             await conn.close(CLOSE_INTERNAL, "try again")
         conn.start_writing()
-        await _read_loop(conn, receive, handler)
+        await _read_loop(conn, receive, handler, _language(scope))
     finally:
         hub.leave(conn)
         await conn.finish()
@@ -114,7 +129,7 @@ async def live_room_app(scope, receive, send):
             logger.exception("live: on_disconnect failed", extra={"room": conn.room})
 
 
-async def _read_loop(conn: Connection, receive, handler) -> None:
+async def _read_loop(conn: Connection, receive, handler, language: str) -> None:
     """Hands each incoming frame to the room handler until either side closes."""
     while not conn.closed:
         message = await conn.wait_receive(receive)
@@ -139,11 +154,14 @@ async def _read_loop(conn: Connection, receive, handler) -> None:
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await conn.close(CLOSE_NOT_JSON, "frames are JSON objects with a type")
             return
-        try:
-            await handler.on_message(conn, frame)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("live: on_message failed", extra={"room": conn.room})
-            await conn.send({"type": "error", "id": frame.get("id"), "code": "internal",
-                             "message": _("The server could not handle this message.")})
+        # The error frames and acks that answer this frame speak the user's language; frames
+        # broadcast to the room carry no translated text.
+        with translation.override(language):
+            try:
+                await handler.on_message(conn, frame)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live: on_message failed", extra={"room": conn.room})
+                await conn.send({"type": "error", "id": frame.get("id"), "code": "internal",
+                                 "message": _("The server could not handle this message.")})

@@ -123,7 +123,8 @@ async def test_with_redis_a_ticket_is_redeemed_by_one_native_getdel_without_a_th
     each through a thread (and a second connection pool); the native client does not."""
     from common.redis import close_redis
 
-    ticket, _ = ws_ticket_issue(user_id=13, claims={"username": "u13", "is_staff": False, "is_superuser": False})
+    claims = {"username": "u13", "is_staff": False, "is_superuser": False}
+    ticket, _ = ws_ticket_issue(user_id=13, claims=claims)
 
     async def no_thread_hop(*args, **kwargs):
         raise AssertionError("the ticket went through Django's async cache API")

@@ -4,11 +4,13 @@ import gettext
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils.translation.template import templatize
 
 from tests.common.admin_support import admin_client
 
@@ -104,11 +106,12 @@ def _translations(entry) -> list[str]:
     return list(text.values()) if isinstance(text, dict) else [text]
 
 
-# Translated: accounts, regions, common, studios, settings, templates, app names and every model's
-# names, choices and help texts. Strings of the other parts (service records, imports) carry
-# drafted translations marked fuzzy: not compiled, so those parts speak English until their
-# owners review the drafts (and their tests, which assert English) and drop the fuzzy flag.
-OWN = re.compile(r"^(platform/(common|config|regions|studios|templates)/|platform/accounts/[^/]+\.py$"
+# Translated: accounts, regions, common, studios, settings, templates, the live rooms (live/, its
+# page included), app names and every model's names, choices and help texts. Strings of the other
+# parts (service records, imports) carry drafted translations marked fuzzy: not compiled, so those
+# parts speak English until their owners review the drafts (and their tests, which assert
+# English) and drop the fuzzy flag.
+OWN = re.compile(r"^(platform/(common|config|regions|studios|templates)/|platform/accounts/[^/]+\.py$|live/"
                  r"|([a-z_]+/)+apps\.py$|platform/[a-z_]+/models(\.py$|/))")
 
 
@@ -142,28 +145,53 @@ def test_the_compiled_catalogue_matches_the_po_file():
     assert compiled == expected, "recompile the .mo: see platform/locale/README.md"
 
 
+_KEYWORDS = ["gettext", "gettext_lazy", "gettext_noop", "_", "_lazy", "ngettext:1,2", "ngettext_lazy:1,2",
+             "pgettext:1c,2", "pgettext_lazy:1c,2"]
+
+
+def _extracted(sources: list[Path], templates: list[Path] = ()) -> set[str]:
+    """The msgids xgettext finds in Python ``sources`` and in Django ``templates`` (read as
+    makemessages reads them: templatize, then xgettext)."""
+    with tempfile.TemporaryDirectory(dir=settings.DATA_DIR) as workdir:
+        files = [str(path) for path in sources]
+        for index, template in enumerate(templates):
+            converted = Path(workdir) / f"template{index}.py"
+            converted.write_text(templatize(template.read_text(encoding="utf-8"), origin=str(template)),
+                                 encoding="utf-8")
+            files.append(str(converted))
+        result = subprocess.run(
+            ["xgettext", "--language=Python", "--from-code=UTF-8", "--no-location", "--no-wrap", "-o", "-",
+             *[f"--keyword={k}" for k in _KEYWORDS], *files],
+            capture_output=True, text=True, check=True,
+        )
+        pot = Path(workdir) / "check.pot"
+        pot.write_text(result.stdout, encoding="utf-8")
+        return {entry["msgid"] for entry in read_po(pot)}
+
+
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
 def test_every_string_of_accounts_regions_and_common_is_in_the_catalogue():
     platform_dir = Path(settings.PLATFORM_DIR)
     # accounts/imports/ is left out: its strings are drafts still (fuzzy), see the README.
     sources = sorted(
-        str(path) for app in ("accounts", "regions", "common") for path in (platform_dir / app).rglob("*.py")
+        path for app in ("accounts", "regions", "common") for path in (platform_dir / app).rglob("*.py")
         if "migrations" not in path.parts and "imports" not in path.parts
     )
-    keywords = ["gettext", "gettext_lazy", "gettext_noop", "_", "ngettext:1,2", "ngettext_lazy:1,2",
-                "pgettext:1c,2", "pgettext_lazy:1c,2"]
-    result = subprocess.run(
-        ["xgettext", "--language=Python", "--from-code=UTF-8", "--no-location", "--no-wrap", "-o", "-",
-         *[f"--keyword={k}" for k in keywords], *sources],
-        capture_output=True, text=True, check=True,
-    )
+    wanted = _extracted(sources)
     catalogue = {entry["msgid"] for entry in read_po(LOCALE / "django.po")}
-    pot = Path(settings.DATA_DIR) / "i18n-check.pot"
-    pot.write_text(result.stdout, encoding="utf-8")
-    try:
-        wanted = {entry["msgid"] for entry in read_po(pot)}
-    finally:
-        pot.unlink()
     assert wanted, "xgettext found no strings"
     missing = sorted(wanted - catalogue)
     assert not missing, f"run makemessages and translate (platform/locale/README.md): {missing}"
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
+def test_every_string_of_the_live_rooms_and_their_page_is_translated():
+    live_dir = Path(settings.BASE_DIR) / "live"
+    sources = sorted(path for path in live_dir.rglob("*.py") if "migrations" not in path.parts)
+    templates = sorted((live_dir / "templates").rglob("*.html"))
+    wanted = _extracted(sources, templates)
+    assert {"Questions to the lecturer", "Connecting…", "No such quiz in this room."} <= wanted
+    translated = {entry["msgid"] for entry in read_po(LOCALE / "django.po")
+                  if all(_translations(entry)) and "fuzzy" not in entry.get("flags", [])}
+    missing = sorted(wanted - translated)
+    assert not missing, f"translate in platform/locale/zh_Hans/LC_MESSAGES/django.po: {missing}"

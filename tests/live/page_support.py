@@ -6,12 +6,13 @@ from django.conf import settings
 from django.test import Client
 
 
-def signed_in_page(browser, server, user):
+def signed_in_page(browser, server, user, *, locale: str = "zh-CN"):
     """A new page in its own browser context carrying ``user``'s session cookie, refusing any
-    request outside the server; returns (page, errors) where errors collects page errors."""
+    request outside the server; returns (page, errors) where errors collects page errors.
+    ``locale`` is the browser's language (its Accept-Language): Chinese unless a test asks."""
     client = Client()
     client.force_login(user)
-    context = browser.new_context(locale="zh-CN")
+    context = browser.new_context(locale=locale)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": server.url}])
     page = context.new_page()

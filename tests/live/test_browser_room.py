@@ -20,8 +20,8 @@ WAIT_MS = 30000
 HOSTILE = '<img src=x onerror="window.__owned = 1">老师好'
 
 
-def _open_room(browser, server, user, lecture):  # noqa: F811
-    page, errors = signed_in_page(browser, server, user)
+def _open_room(browser, server, user, lecture, *, locale: str = "zh-CN"):  # noqa: F811
+    page, errors = signed_in_page(browser, server, user, locale=locale)
     page.goto(f"{server.url}/live/{lecture.pk}/")
     page.wait_for_selector("#room[data-state=ready]", timeout=WAIT_MS)
     return page, errors
@@ -39,6 +39,12 @@ def test_a_student_asks_and_chats_and_the_lecturer_sees_both(asgi_live_server, b
 
     assert student.locator("#lecture-title").inner_text() == "函数的单调性"
     assert student.locator("#lecture-state").get_attribute("data-state") == "live"
+    # A zh-CN browser gets the page in Chinese, the texts room.js writes included.
+    assert student.locator("#lecture-state").inner_text() == "直播中"
+    assert student.locator("#connection").inner_text() == "已连接"
+    assert student.locator("#role").inner_text() == "观众"
+    assert lecturer.locator("#role").inner_text() == "主讲教师"
+    assert student.locator("#questions h2").inner_text() == "向主讲教师提问"
     assert student.locator("#play-url").inner_text() == "https://play.example.invalid/live/room1.m3u8"
     assert student.locator("#quiz-push-form").count() == 0
     assert lecturer.locator("#quiz-push-form").count() == 1
@@ -60,6 +66,7 @@ def test_a_student_asks_and_chats_and_the_lecturer_sees_both(asgi_live_server, b
                                timeout=WAIT_MS)
 
     # The lecturer upvotes nothing; the student upvotes their question once: both see one vote.
+    assert student.locator("#question-list li button.upvote").inner_text() == "▲ 同问"
     student.click("#question-list li button.upvote")
     lecturer.wait_for_selector("#question-list li[data-votes='1']", timeout=WAIT_MS)
     assert student.locator("#question-list li button.upvote").is_disabled()
@@ -71,6 +78,7 @@ def test_a_student_asks_and_chats_and_the_lecturer_sees_both(asgi_live_server, b
                                timeout=WAIT_MS)
 
     # A deleted chat message disappears from the student's page.
+    assert lecturer.locator("#chat-list li button.delete").inner_text() == "删除"
     lecturer.click("#chat-list li button.delete")
     student.wait_for_function("document.querySelectorAll('#chat-list li').length === 0", timeout=WAIT_MS)
     assert not lecturer_errors and not student_errors
@@ -89,6 +97,7 @@ def test_the_lecturer_pushes_a_quiz_and_the_student_sees_the_result(asgi_live_se
     lecturer.click("#quiz-push-form button[type=submit]")
 
     student.wait_for_selector("#quiz[data-phase=open]", timeout=WAIT_MS)
+    assert student.locator("#quiz-heading").inner_text() == "随堂测验"
     assert student.locator("#quiz-prompt").inner_text() == "f(x)=x² 在 (0,+∞) 上？"
     assert student.locator("#quiz-options li").count() == 3
     assert student.locator("#quiz-options li.correct").count() == 0  # never before the close
@@ -97,10 +106,17 @@ def test_the_lecturer_pushes_a_quiz_and_the_student_sees_the_result(asgi_live_se
     student.wait_for_selector("#quiz-options li.chosen[data-index='1']", timeout=WAIT_MS)
 
     lecturer.wait_for_selector("#quiz[data-phase=open]", timeout=WAIT_MS)
+    # A second quiz while one is open: the server refuses, in the lecturer's language.
+    lecturer.fill("#quiz-push-form textarea[name=prompt]", "第二题")
+    lecturer.fill("#quiz-push-form textarea[name=options]", "是\n否")
+    lecturer.click("#quiz-push-form button[type=submit]")
+    _text_in(lecturer, "#room-error", "请先结束当前的随堂测验，再推送新的测验。")
     lecturer.click("#quiz-close")
 
     student.wait_for_selector("#quiz[data-phase=closed]", timeout=WAIT_MS)
     student.wait_for_selector("#quiz-feedback[data-result=correct]", timeout=WAIT_MS)
+    assert student.locator("#quiz-feedback").inner_text() == "回答正确！"
+    assert student.locator("#quiz-heading").inner_text() == "测验结果"
     assert student.locator("#quiz-options li.correct").get_attribute("data-index") == "1"
     assert student.locator("#quiz-options li[data-index='1'] .count").get_attribute("data-count") == "1"
     lecturer.wait_for_selector("#quiz[data-phase=closed]", timeout=WAIT_MS)
@@ -142,13 +158,16 @@ def test_questions_sort_by_votes_and_the_lecturer_moderates(asgi_live_server, br
     student.click("#chat-form button[type=submit]")
     student.wait_for_selector("#mute-notice:not([hidden])", timeout=WAIT_MS)
     assert student.locator("#room-error").is_visible()
+    assert student.locator("#mute-notice").inner_text().startswith("您在本直播间已被禁言，至 ")
+    # The page's words with the time on the reader's clock, not the server's ISO time.
+    assert student.locator("#room-error").inner_text() == student.locator("#mute-notice").inner_text()
     assert student.input_value("#chat-form input[name=text]") == "再说一句"  # kept to send later
 
     # Slow mode reaches the student's page.
     lecturer.fill("#slow-mode-form input[name=seconds]", "30")
     lecturer.click("#slow-mode-form button[type=submit]")
     student.wait_for_selector("#slow-mode:not([hidden])", timeout=WAIT_MS)
-    assert "30" in student.locator("#slow-mode").inner_text()
+    assert student.locator("#slow-mode").inner_text() == "慢速模式：每 30 秒只能发送一条消息。"
     assert not lecturer_errors and not student_errors
 
 
@@ -195,4 +214,42 @@ def test_a_viewer_of_an_ended_lecture_sees_why_the_room_is_closed(asgi_live_serv
     assert page.locator("#room").get_attribute("data-close-code") == "4409"
     assert page.locator("#lecture-state").get_attribute("data-state") == "ended"
     assert page.locator("#play-address").is_hidden()
+    assert not errors
+
+
+def test_an_english_browser_gets_the_room_in_english(asgi_live_server, browser):  # noqa: F811
+    world = build_world()
+    lecture = live_lecture(world)
+    lecturer, lecturer_errors = _open_room(browser, asgi_live_server, world.teacher_a.user, lecture,
+                                           locale="en-US")
+    student, student_errors = _open_room(browser, asgi_live_server, world.student_a.user, lecture,
+                                         locale="en-US")
+
+    assert student.locator("html").get_attribute("lang") == "en"
+    assert student.locator("#connection").inner_text() == "Connected"
+    assert student.locator("#lecture-state").inner_text() == "live"
+    assert student.locator("#role").inner_text() == "viewer"
+    assert lecturer.locator("#role").inner_text() == "lecturer"
+    assert student.locator("#questions h2").inner_text() == "Questions to the lecturer"
+    assert student.locator("#question-form button[type=submit]").inner_text() == "Ask"
+    student.fill("#question-form input[name=text]", "How do we find the intervals?")
+    student.click("#question-form button[type=submit]")
+    _text_in(lecturer, "#question-list li .text", "How do we find the intervals?")
+    assert lecturer.locator("#question-list li button.pin").inner_text() == "Pin"
+    assert lecturer.locator("#question-list li button.answer").inner_text() == "Mark answered"
+    assert student.locator("#question-list li button.upvote").inner_text() == "▲ Upvote"
+    assert not lecturer_errors and not student_errors
+
+
+def test_an_english_browser_gets_the_servers_refusals_in_english(asgi_live_server, browser):  # noqa: F811
+    world = build_world()
+    lecture = live_lecture(world)
+    lecturer, errors = _open_room(browser, asgi_live_server, world.teacher_a.user, lecture, locale="en-US")
+    for _ in range(2):  # the second push is refused: a quiz is open
+        lecturer.fill("#quiz-push-form textarea[name=prompt]", "1 + 1 = ?")
+        lecturer.fill("#quiz-push-form textarea[name=options]", "1\n2")
+        lecturer.click("#quiz-push-form button[type=submit]")
+        lecturer.wait_for_selector("#quiz[data-phase=open]", timeout=WAIT_MS)
+    lecturer.wait_for_selector("#room-error:not([hidden])", timeout=WAIT_MS)
+    assert lecturer.locator("#room-error").inner_text() == "Close the open quiz before pushing another."
     assert not errors

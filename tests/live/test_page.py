@@ -18,11 +18,15 @@ def _client(user=None) -> Client:
     return client
 
 
-def _config(response) -> dict:
+def _json_script(response, element_id: str) -> dict:
     content = response.content.decode()
-    start = content.index('<script id="live-room-config" type="application/json">') + len(
-        '<script id="live-room-config" type="application/json">')
+    opening = f'<script id="{element_id}" type="application/json">'
+    start = content.index(opening) + len(opening)
     return json.loads(content[start:content.index("</script>", start)])
+
+
+def _config(response) -> dict:
+    return _json_script(response, "live-room-config")
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(world):
@@ -112,3 +116,56 @@ def test_an_administrator_over_the_course_moderates_but_does_not_teach(world):
 def test_an_administrator_of_another_city_is_refused(world):
     lecture = live_lecture(world)
     assert _client(world.other_city_admin.user).get(f"/live/{lecture.pk}/").status_code == 403
+
+
+# --- language: Chinese (the platform's default) unless the browser or the user asks for English ---
+
+
+def test_the_page_speaks_chinese_by_default(world):
+    lecture = live_lecture(world)
+    response = _client(world.student_a.user).get(f"/live/{lecture.pk}/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh")
+    page = response.content.decode()
+    assert '<html lang="zh-hans">' in page
+    for text in ("· 直播间 ·", 'data-role="viewer">观众</span>', ">直播中</span>", "</span> 人在线",
+                 ">向主讲教师提问</h2>", ">提问</button>", ">聊天</h2>", ">发送</button>", 'title="点赞"'):
+        assert text in page, text
+    assert "Questions to the lecturer" not in page and "Connecting" not in page
+    labels = _json_script(response, "live-room-labels")
+    assert labels["connecting"] == "正在连接…" and labels["upvote"] == "同问"
+    assert labels["mute"] == "禁言 10 分钟" and labels["quizOpen"] == "随堂测验"
+    assert labels["state"]["live"] == "直播中" and labels["state"]["ended"] == "已结束"
+    assert labels["quizSecondsLeft"] == "剩余 %(seconds)s 秒"  # room.js fills the placeholders
+    # No Accept-Language at all: the platform's language.
+    assert "向主讲教师提问" in _client(world.student_a.user).get(f"/live/{lecture.pk}/").content.decode()
+
+
+def test_the_lecturer_sees_the_staff_controls_in_chinese(world):
+    lecture = live_lecture(world)
+    page = _client(world.teacher_a.user).get(f"/live/{lecture.pk}/").content.decode()
+    for text in ('data-role="lecturer">主讲教师</span>', ">推送随堂测验</h2>", ">结束测验</button>",
+                 "正确选项（第几个）", "作答时间（秒）", "慢速模式（秒，0 为关闭）", ">推送</button>"):
+        assert text in page, text
+
+
+@pytest.mark.parametrize("accept_language", ["en", "en-US,en;q=0.9"])
+def test_an_english_browser_gets_the_page_in_english(world, accept_language):
+    lecture = live_lecture(world)
+    response = _client(world.student_a.user).get(f"/live/{lecture.pk}/", HTTP_ACCEPT_LANGUAGE=accept_language)
+    page = response.content.decode()
+    assert '<html lang="en">' in page
+    for text in ("· Live room ·", 'data-role="viewer">viewer</span>', ">live</span>", "</span> viewers",
+                 ">Questions to the lecturer</h2>", ">Ask</button>", ">Chat</h2>", ">Send</button>",
+                 'title="Like"'):
+        assert text in page, text
+    assert "向主讲教师提问" not in page and "观众" not in page
+    labels = _json_script(response, "live-room-labels")
+    assert labels["connecting"] == "Connecting…" and labels["upvote"] == "Upvote"
+    assert labels["state"]["live"] == "live"
+
+
+def test_the_language_a_user_chose_wins_over_the_browser(world):
+    client = _client(world.student_a.user)
+    lecture = live_lecture(world)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})  # the language cookie
+    page = client.get(f"/live/{lecture.pk}/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "Questions to the lecturer" in page

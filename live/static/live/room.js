@@ -11,6 +11,7 @@
   const config = JSON.parse(document.getElementById("live-room-config").textContent);
   const labels = JSON.parse(document.getElementById("live-room-labels").textContent);
   const $ = (id) => document.getElementById(id);
+  const pageLanguage = document.documentElement.lang || undefined; // the server's choice, for dates
   const root = $("room");
 
   const CHAT_KEEP = 200; // messages kept in the page
@@ -97,7 +98,15 @@
   }
 
   function reportError(error) {
-    if (error && error.code === "muted") showMuted(error.until);
+    if (error && error.code === "muted") {
+      showMuted(error.until);
+      // The page's own words, with the time on the reader's clock (the server's carry an ISO time).
+      const notice = $("mute-notice");
+      if (!notice.hidden) {
+        showError(notice.textContent);
+        return;
+      }
+    }
     showError(error && error.message ? error.message : labels.error);
   }
 
@@ -199,7 +208,7 @@
       return;
     }
     notice.hidden = false;
-    notice.textContent = format(labels.muted, {time: new Date(time).toLocaleTimeString()});
+    notice.textContent = format(labels.muted, {time: new Date(time).toLocaleTimeString(pageLanguage)});
   }
 
   // --- questions -----------------------------------------------------------------------------
