@@ -243,7 +243,22 @@ class Connection:
                 self._writer_task = None
             logger.exception("live: writing to a socket failed", extra={"room": self.room})
             return
-        self._writer_task = asyncio.get_running_loop().create_task(_resume(coro, waiting_on))
+        task = asyncio.get_running_loop().create_task(_resume(coro, waiting_on))
+        task.add_done_callback(lambda task: self._writer_ended(task, coro))
+        self._writer_task = task
+
+    def _writer_ended(self, task: asyncio.Task, coro) -> None:
+        """A writer task cancelled before its first step never ran ``_resume``, so the
+        cancellation never reached ``_write`` (``_too_slow`` can cancel it in the same pass
+        that started it): finish that here, sending the 4008 close if it is still owed."""
+        if not task.cancelled() or coro.cr_frame is None:
+            return
+        if self.close_code == CLOSE_TOO_SLOW and self.client_close_code is None and not self.close_sent:
+            self._writer_task = asyncio.get_running_loop().create_task(_resume(coro, _CANCEL_FIRST))
+        else:
+            coro.close()
+            if self._writer_task is task:
+                self._writer_task = None
 
     async def _write(self) -> None:
         send = self._asgi_send
@@ -322,6 +337,7 @@ class Connection:
 
 
 _WRITING_NOW = object()  # Connection._writer_task while the writer runs in its caller's stack
+_CANCEL_FIRST = object()  # _resume: throw the cancellation into the coroutine before waiting
 
 
 async def _resume(coro, waiting_on) -> None:
@@ -330,6 +346,8 @@ async def _resume(coro, waiting_on) -> None:
     cancellation of this task into it."""
     while True:
         try:
+            if waiting_on is _CANCEL_FIRST:
+                raise asyncio.CancelledError
             if waiting_on is None:
                 await asyncio.sleep(0)  # a bare yield
             else:

@@ -113,6 +113,23 @@ async def test_a_client_that_never_reads_is_closed_with_4008_and_does_not_hold_u
     assert hub.local_viewers(ROOM) == 1
 
 
+async def test_a_burst_that_fills_a_stuck_outbox_in_one_pass_still_sends_the_4008_close(
+        live_socket, settings):
+    """The writer task a blocked send leaves behind can be cancelled by the same pass that made
+    it, before it ever ran (uvicorn hands over queued frames without yielding): the close frame
+    must still go out, not wait for the keepalive timeout."""
+    settings.LIVE_OUTBOX_FRAMES = 20
+    settings.LIVE_OUTBOX_BYTES = 64 * 1024
+    stuck = await live_socket(fake_user(1))
+    await stuck.frame()  # the snapshot: the writer is idle, no task
+    stuck.reading.clear()  # from now on every send blocks
+    hub = get_hub()
+    for n in range(100):  # no yield: the first send blocks and leaves a task, the 21st cancels it
+        await hub.publish(ROOM, {"type": "chat.message", "n": n})
+    assert await stuck.closed_with() == CLOSE_TOO_SLOW
+    await asyncio.wait_for(stuck.task, 5)
+
+
 def test_last_seq_is_a_non_negative_integer_or_ignored():
     def scope(query):
         return {"query_string": query.encode()}
