@@ -6,7 +6,9 @@
     .venv/bin/python tests/bench/fanout/servers.py --fanout --candidates bare,uvicorn,granian
     .venv/bin/python tests/bench/fanout/servers.py --check --candidates uvicorn,granian
 
-Wrap every run in ``flock /tmp/bench.lock`` (the machine is shared). In one run, for each
+granian, hypercorn and wsproto are not project dependencies (`.venv/bin/pip install granian
+hypercorn wsproto` to compare them; a candidate whose package is missing is skipped). Wrap every
+run in ``flock /tmp/bench.lock`` when the machine is shared. In one run, for each
 candidate server (below) it starts, one after the other:
 
   minimal  tests/bench/fanout/servers_app.py:app, a raw ASGI websocket app (accept, then wait for
@@ -35,6 +37,7 @@ does to open connections (close code, time to exit).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import secrets
@@ -677,6 +680,13 @@ def main() -> None:
     runner = Runner(args)
     print(f"work dir {runner.bench.workdir}; load {os.getloadavg()}", flush=True)
     candidates = [c for c in args.candidates.split(",") if c]
+    missing = {"granian": "granian", "hypercorn": "hypercorn", "uvicorn-wsproto": "wsproto"}
+    for candidate in list(candidates):
+        module = next((m for prefix, m in missing.items() if candidate.startswith(prefix)), None)
+        if module is not None and importlib.util.find_spec(module) is None:
+            # Not project dependencies: `pip install granian hypercorn wsproto` to compare them.
+            print(f"skipping {candidate}: {module} is not installed", flush=True)
+            candidates.remove(candidate)
     if "bare" not in candidates and not args.check:
         candidates.insert(0, "bare")
     results: list[dict] = []
