@@ -423,6 +423,7 @@ class Hub:
         self.coalesce_min = _setting("LIVE_COALESCE_MIN_SECONDS", 0.1)
         self.coalesce_max = _setting("LIVE_COALESCE_MAX_SECONDS", 3.0)
         self.presence_interval = _setting("LIVE_PRESENCE_SECONDS", 1.0)
+        self._listeners: list = []
 
     # ---- the contract ----
 
@@ -444,6 +445,25 @@ class Hub:
     async def kick(self, room: str, *, user_id: int, code: int, reason: str = "") -> None:
         """Closes that user's connections in the room on every process."""
         raise NotImplementedError
+
+    async def announce(self, room: str, event: dict) -> None:
+        """Tells the room's handler on every process that holds connections of the room (an
+        event for the server, never sent to clients): each calls its listeners with
+        ``(room, event)``. E.g. the end of a lecture, so every process stops taking messages."""
+        raise NotImplementedError
+
+    def add_listener(self, listener) -> None:
+        """``listener(room, event)``, called on the hub's loop for every announced event of a
+        room this process holds; it must not block (schedule async work)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def _notify(self, room: str, event: dict) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(room, event)
+            except Exception:
+                logger.exception("live: a room event listener failed", extra={"room": room})
 
     def local_viewers(self, room: str) -> int:
         local = self._rooms.get(room)
@@ -696,6 +716,9 @@ class MemoryHub(Hub):
     async def kick(self, room: str, *, user_id: int, code: int, reason: str = "") -> None:
         self._kick_local(room, user_id, code, reason)
 
+    async def announce(self, room: str, event: dict) -> None:
+        self._notify(room, event)
+
     def _joined(self, local: _Room) -> None:
         count = len(local.conns)
         if count > self._peaks.get(local.key, 0):
@@ -760,7 +783,7 @@ return total
 """
 
 _FLAGS = {(False, False): "A", (True, False): "S", (False, True): "a", (True, True): "s"}
-_KICK, _REACTIONS = "K", "R"
+_KICK, _REACTIONS, _EVENT = "K", "R", "E"
 
 
 def _parse_entry(entry: str) -> tuple[str, int, str]:
@@ -875,6 +898,9 @@ class RedisHub(Hub):
         if flag == _REACTIONS:
             self._add_reactions(local, json.loads(entry[1:]))
             return
+        if flag == _EVENT:
+            self._notify(local.key, json.loads(entry[1:]))
+            return
         flag, seq, text = _parse_entry(entry)
         if local.last_seq and seq > local.last_seq + 1:
             # A message was lost (a Redis reconnect): fill the gap from the buffer.
@@ -932,6 +958,11 @@ class RedisHub(Hub):
         await self.redis.publish(self._channel(room), _KICK + payload)
         # Local sockets at once too (the message comes back as well; closing twice is a no-op).
         self._kick_local(room, user_id, code, reason)
+
+    async def announce(self, room: str, event: dict) -> None:
+        # Every subscribed process, this one included, gets it back from Redis; a process with
+        # no connection in the room is not subscribed and has nothing to stop.
+        await self.redis.publish(self._channel(room), _EVENT + encode(event))
 
     def _presence_ttl_ms(self) -> int:
         return int(max(5.0, 5 * self.presence_interval) * 1000)
