@@ -252,21 +252,64 @@ def access_run_lecture(user, lecture: Lecture) -> None:
                         code="lecture_run_forbidden")
 
 
-def lecture_role(user, lecture: Lecture) -> str | None:
+_UNREAD = object()
+
+
+def lecture_role(user, lecture: Lecture, *, staff_role: str | None | object = _UNREAD) -> str | None:
     """The user's role in the lecture's live room: "lecturer" or "assistant" (its staff),
     "admin" (an administrator over the course's school of record), "viewer" (anyone who sees
-    the published course, enrolled or not), or None (may not enter). Three queries at most."""
+    the published course, enrolled or not), or None (may not enter). Three queries at most.
+
+    The live room's door admits thousands of viewers a minute, so the queries can be avoided:
+    ``staff_role`` is the user's ``LectureStaff`` role in this lecture (None: not staff) when
+    the caller read it already; a lecture loaded with
+    ``select_related("course__studio__host_school", "course__owner__school")`` needs no course
+    query; and a student (no teacher or administrator profile) is decided from the student's
+    school without a query (``_student_sees``). With all three, a student's role takes none."""
     if not user.is_authenticated or not user.is_active:
         return None
-    role = lecture_staff_role(user, lecture)
+    role = lecture_staff_role(user, lecture) if staff_role is _UNREAD else staff_role
     if role is not None:
         return role
-    course = Course.objects.select_related("studio__host_school", "owner__school").get(pk=lecture.course_id)
+    course = _course_with_school_of_record(lecture)
     if user_is_admin(user) and school_in_scope(user=user, school=course_school_of_record(course)):
         return "admin"
-    if course.status == Course.Status.PUBLISHED and can_see_course(user, course):
-        return "viewer"
-    return None
+    if course.status != Course.Status.PUBLISHED:
+        return None
+    sees = _student_sees(user, course)
+    if sees is None:
+        sees = can_see_course(user, course)
+    return "viewer" if sees else None
+
+
+def _course_with_school_of_record(lecture: Lecture) -> Course:
+    """The lecture's course with its school of record: the one the lecture came with when
+    that was loaded along, else read (one query)."""
+    if Lecture._meta.get_field("course").is_cached(lecture):
+        course = lecture.course
+        name, school = ("studio", "host_school") if course.studio_id else ("owner", "school")
+        via = Course._meta.get_field(name)
+        if via.is_cached(course):
+            related = via.get_cached_value(course)
+            if related is not None and related._meta.get_field(school).is_cached(related):
+                return course
+    return Course.objects.select_related("studio__host_school", "owner__school").get(pk=lecture.course_id)
+
+
+def _student_sees(user, course: Course) -> bool | None:
+    """``can_see_course`` for a student, decided in Python (the student branch of
+    ``_audience_q``: city-wide courses of the school's city, school courses of the school; a
+    student edits nothing). None for anyone else (teachers, administrators): ask the database."""
+    if user.is_superuser or _teacher(user) is not None or user_is_admin(user):
+        return None
+    school = _own_school(user)
+    if school is None or course.status not in _SHOWN:
+        return False
+    if course.visibility == Course.Visibility.CITY:
+        return course.city_id == school.city_id
+    if course.visibility == Course.Visibility.SCHOOL:
+        return course.school_id == school.pk
+    return False
 
 
 def lecture_staff_list(*, lecture: Lecture) -> QuerySet[LectureStaff]:

@@ -25,6 +25,7 @@ from live.attendance import AttendanceTracker
 from live.hub import (
     CLOSE_BANNED,
     CLOSE_FORBIDDEN,
+    CLOSE_NO_TICKET,
     CLOSE_NOT_FOUND,
     CLOSE_NOT_OPEN,
     Refuse,
@@ -39,7 +40,7 @@ from live.selectors import (
     TEACHING_ROLES,
     lecture_for_room,
     lecture_role,
-    room_ban_exists,
+    room_entrants,
     room_state_saved,
 )
 from live.state import get_store
@@ -71,21 +72,113 @@ class MessageContext:
             raise RoomError("forbidden", _("Only the lecturer and assistants may do this."))
 
 
-@database_sync_to_async
-def _admit(user, lecture_id: int) -> tuple[RoomInfo, str]:
-    """The room and the user's role, or Refuse (4404 / 4403 / 4409 / 4003). Three to five
-    queries, on connect only."""
-    lecture = lecture_for_room(lecture_id)
-    if lecture is None:
-        raise Refuse(CLOSE_NOT_FOUND, "no such lecture")
-    role = lecture_role(user, lecture)
-    if role is None:
-        raise Refuse(CLOSE_FORBIDDEN, "you may not see this lecture")
-    if lecture.state not in OPEN_STATES:
-        raise Refuse(CLOSE_NOT_OPEN, "the lecture is not open")
-    if role == "viewer" and room_ban_exists(lecture_id=lecture_id, user_id=user.pk):
-        raise Refuse(CLOSE_BANNED, "banned from this room")
-    return _room_info(lecture), role
+# Users per query at the door (SQLite allows 999 parameters per statement).
+DOOR_BATCH = 500
+
+
+def _admissions(requests: dict[int, tuple[list[int], object]]) -> dict[int, tuple]:
+    """For each lecture id: (its user ids, the lecture when the caller has it cached, else
+    None) -> (lecture or None, fresh: read now, {user id: (user, role)} for the users found).
+    One query per ``DOOR_BATCH`` users (``room_entrants``: user, staff role, ban), one for a
+    lecture not cached; a student's role takes no query (``lecture_role``)."""
+    answers = {}
+    for lecture_id, (user_ids, lecture) in requests.items():
+        fresh = lecture is None
+        if fresh:
+            lecture = lecture_for_room(lecture_id)
+        admitted = {}
+        # Users are read even for a lecture that does not exist: a gone user hears 4401 first,
+        # as the door always answered.
+        for start in range(0, len(user_ids), DOOR_BATCH):
+            users = room_entrants(user_ids=user_ids[start:start + DOOR_BATCH], lecture_id=lecture_id)
+            for user in users.values():
+                role = lecture_role(user, lecture, staff_role=user.room_staff_role) if lecture else None
+                admitted[user.pk] = (user, role)
+        answers[lecture_id] = (lecture, fresh, admitted)
+    return answers
+
+
+class _NextRead:
+    """Shares one read of a room's shared state between the snapshots that ask for it at the
+    same time, without ever handing out a read that started before the caller asked: callers
+    that arrive while a read runs wait for the NEXT one. The transport reads the room's seq S
+    before asking for a snapshot, so a read that starts after the ask reflects every frame up
+    to S (docs/live-transport.md, "no gap, no duplicate") — as a read of its own would. A storm
+    of snapshots costs one read of the store per round, not one per viewer."""
+
+    def __init__(self, read):
+        self._read = read
+        self.pending: dict[int, list[asyncio.Future]] = {}
+        self.task: asyncio.Task | None = None
+
+    def read(self, key: int) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.pending.setdefault(key, []).append(future)
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self._drain())
+        return future
+
+    async def _drain(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, {}
+            for key, futures in batch.items():
+                try:
+                    value, error = await self._read(key), None
+                except Exception as failure:
+                    value, error = None, failure
+                for future in futures:
+                    if future.done():
+                        continue
+                    if error is not None:
+                        future.set_exception(error)
+                    else:
+                        future.set_result(value)
+
+
+class _Door:
+    """The admissions of one event loop, batched: the connects that arrive while a batch is
+    being read wait together for the next one, so a storm costs one thread hop and one query
+    per batch, not per viewer, and a lone connect waits for nobody."""
+
+    def __init__(self, handler: RoomHandler):
+        self.handler = handler
+        self.pending: dict[int, dict[int, list[asyncio.Future]]] = {}
+        self.task: asyncio.Task | None = None
+
+    def admit(self, user_id: int, lecture_id: int) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.pending.setdefault(lecture_id, {}).setdefault(user_id, []).append(future)
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self._drain())
+        return future
+
+    async def _drain(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, {}
+            cached = self.handler.cached_lecture
+            requests = {lid: (list(waiting), cached(lid)) for lid, waiting in batch.items()}
+            try:
+                answers = await database_sync_to_async(_admissions)(requests)
+            except Exception as error:
+                for waiting in batch.values():
+                    for futures in waiting.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(error)
+                continue
+            for lid, (lecture, fresh, admitted) in answers.items():
+                room = self.handler._remember(lecture) if fresh and lecture is not None else None
+                for user_id, futures in batch[lid].items():
+                    user, role = admitted.get(user_id, (None, None))
+                    for future in futures:
+                        if not future.done():
+                            future.set_result((user, lecture, role, room))
+
+
+def _cache_seconds() -> float:
+    return float(setting("LIVE_ADMIT_CACHE_SECONDS", 5.0))
 
 
 def _room_info(lecture) -> RoomInfo:
@@ -130,6 +223,14 @@ class RoomHandler:
         self._last_slow_flush = time.monotonic()
         self._reaction_second = 0
         self._reaction_counts: dict[int, int] = {}
+        # The door's per-process cache (see on_connect): lecture id -> (expires, Lecture, RoomInfo).
+        self._lectures: dict[int, tuple[float, object, RoomInfo]] = {}
+        self._doors: dict[asyncio.AbstractEventLoop, _Door] = {}
+        self._shared: dict[asyncio.AbstractEventLoop, _NextRead] = {}
+        # Lectures this process was told ended (a finished state never reopens).
+        self._finished: set[int] = set()
+        # lecture id -> (recheck after, the refill of the shared store from the database).
+        self._hydration: dict[int, tuple[float, asyncio.Future]] = {}
 
     # -- tools (per event loop) --
 
@@ -144,12 +245,88 @@ class RoomHandler:
     # -- the transport's calls --
 
     async def on_connect(self, conn) -> None:
-        room, role = await _admit(conn.user, conn.lecture_id)
+        """Admits the connection or raises ``Refuse``: 4401 (the ticket's user is gone, inactive
+        or must change their password), 4404 (no such lecture), 4403 (may not see it), 4409 (not
+        open), 4003 (banned). Sets ``conn.user`` to the full user and ``conn.role``.
+
+        Cost: the connects that arrive together are admitted together (``_Door``): ONE query per
+        batch (users + staff roles + bans), the lecture and its course served from a
+        per-process cache of ``LIVE_ADMIT_CACHE_SECONDS`` (5 s); no write; the refill check of
+        the shared store once per room per that interval. Staleness, exactly: the ban,
+        the staff role and the user are read on every connect (a ban takes effect at once); a
+        lecture's end is seen at once by the process that ended it (``lecture_ended``) and by
+        every process holding the room (the hub's room event, ``_on_room_event``); a process
+        holding no connection of the room sees it within ``LIVE_ADMIT_CACHE_SECONDS`` for new
+        connects; a course unpublished, made narrower or moved is seen by new connects within
+        the same interval (connected viewers stay until they leave)."""
+        lid = conn.lecture_id
+        user, lecture, role, fresh_room = await self._door().admit(conn.user.pk, lid)
+        if user is None:
+            raise Refuse(CLOSE_NO_TICKET, "a valid ticket is required")
+        if lecture is None:
+            raise Refuse(CLOSE_NOT_FOUND, "no such lecture")
+        if role is None:
+            raise Refuse(CLOSE_FORBIDDEN, "you may not see this lecture")
+        if lecture.state not in OPEN_STATES or lid in self._finished:
+            raise Refuse(CLOSE_NOT_OPEN, "the lecture is not open")
+        if role == "viewer" and user.room_banned:
+            raise Refuse(CLOSE_BANNED, "banned from this room")
+        conn.user = user
         conn.role = role
-        self.rooms[room.lecture_id] = room
-        await self._hydrate(room)
-        self.attendance.join(room.lecture_id, conn.user.pk, now())
+        room = self.rooms.get(lid)
+        if room is None or fresh_room is not None:
+            # A fresh read replaces what the process knew; a cached one never overrides a newer
+            # refresh (a scheduled room that went live) nor an end this process was told of.
+            room = self.rooms[lid] = fresh_room or _room_info(lecture)
+        await self._hydrated(room)
+        self.attendance.join(lid, user.pk, now())
         self._ensure_flusher()
+
+    def _door(self) -> _Door:
+        loop = asyncio.get_running_loop()
+        door = self._doors.get(loop)
+        if door is None:
+            for stale in [lp for lp in self._doors if lp.is_closed()]:
+                del self._doors[stale]
+            door = self._doors[loop] = _Door(self)
+        return door
+
+    def cached_lecture(self, lecture_id: int):
+        """The lecture (with its course) the door read less than ``LIVE_ADMIT_CACHE_SECONDS``
+        ago, or None."""
+        cached = self._lectures.get(lecture_id)
+        return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+    def _remember(self, lecture) -> RoomInfo:
+        clock = time.monotonic()
+        if len(self._lectures) > 1000:
+            self._lectures = {lid: entry for lid, entry in self._lectures.items() if entry[0] > clock}
+        room = _room_info(lecture)
+        self._lectures[lecture.pk] = (clock + _cache_seconds(), lecture, room)
+        return room
+
+    def forget_lectures(self, lecture_ids) -> None:
+        """Drops the door's cached lecture facts: the next connect reads them again."""
+        for lid in lecture_ids:
+            self._lectures.pop(lid, None)
+
+    async def _hydrated(self, room: RoomInfo) -> None:
+        """Runs ``_hydrate`` once per room per ``LIVE_ADMIT_CACHE_SECONDS``; the connects that
+        arrive meanwhile wait for that one refill instead of each asking the store."""
+        lid = room.lecture_id
+        loop = asyncio.get_running_loop()
+        entry = self._hydration.get(lid)
+        if entry is None or entry[0] <= time.monotonic() or entry[1].get_loop() is not loop:
+            future = loop.create_task(self._hydrate(room))
+            entry = self._hydration[lid] = (time.monotonic() + _cache_seconds(), future)
+        try:
+            await asyncio.shield(entry[1])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if self._hydration.get(lid) is entry:
+                del self._hydration[lid]  # the next connect tries again
+            raise
 
     async def _hydrate(self, room: RoomInfo) -> None:
         """Refills the shared store from the database the first time a room is entered while
@@ -182,16 +359,33 @@ class RoomHandler:
     async def snapshot(self, conn) -> dict:
         room = self.rooms[conn.lecture_id]
         store = self.store()
+        shared = await self._shared_reads().read(room.lecture_id)
         return {
             "type": "snapshot",
             "lecture": room.public(),
             "you": {**user_brief(conn.user), "user_id": conn.user.pk, "role": conn.role,
                     "muted_until": await chat.muted_until(store, room.lecture_id, conn.user.pk)},
-            "chat": await chat.recent_chat(store, room.lecture_id),
-            "questions": await questions.question_snapshot(store, room.lecture_id),
+            **shared,
             "quiz": await quizzes.quiz_snapshot(self, room, conn.user.pk),
-            "slow_mode": await store.get(chat.slow_key(room.lecture_id)) or 0,
         }
+
+    async def _read_shared(self, lecture_id: int) -> dict:
+        """The parts of a snapshot that are the same for every viewer of the room."""
+        store = self.store()
+        return {
+            "chat": await chat.recent_chat(store, lecture_id),
+            "questions": await questions.question_snapshot(store, lecture_id),
+            "slow_mode": await store.get(chat.slow_key(lecture_id)) or 0,
+        }
+
+    def _shared_reads(self) -> _NextRead:
+        loop = asyncio.get_running_loop()
+        reads = self._shared.get(loop)
+        if reads is None:
+            for stale in [lp for lp in self._shared if lp.is_closed()]:
+                del self._shared[stale]
+            reads = self._shared[loop] = _NextRead(self._read_shared)
+        return reads
 
     async def on_message(self, conn, message: dict) -> None:
         frame_id = message.get("id")
@@ -244,6 +438,8 @@ class RoomHandler:
         loop = asyncio.get_running_loop()
         task = self._flushers.get(loop)
         if task is None or task.done():
+            # Room events from other processes (the hub holds its listeners per loop too).
+            self.hub().add_listener(self._on_room_event)
             for stale in [lp for lp in self._flushers if lp.is_closed()]:
                 del self._flushers[stale]
             self._flushers[loop] = loop.create_task(self._flush_loop())
@@ -262,6 +458,8 @@ class RoomHandler:
                 if waiting:
                     for lid, room in (await _refresh(waiting)).items():
                         if lid in self.rooms:
+                            if room.state != self.rooms[lid].state:
+                                self.forget_lectures([lid])
                             self.rooms[lid] = room
                 if time.monotonic() - self._last_slow_flush >= slow_every:
                     self._last_slow_flush = time.monotonic()
@@ -290,6 +488,7 @@ class RoomHandler:
             await database_sync_to_async(services.lecture_peak_viewers_record)(peaks=peaks)
         if lecture_ids:
             fresh = await _refresh(lecture_ids)
+            self.forget_lectures(lecture_ids)
             for lid in lecture_ids:
                 room = fresh.get(lid)
                 known = self.rooms.get(lid)
@@ -305,8 +504,17 @@ class RoomHandler:
         await self.chat_buffer.flush(self.store())
         await self.flush_slow(lecture_id=lecture_id)
 
+    def _on_room_event(self, room: str, event: dict) -> None:
+        """A room event announced through the hub by any process (``announce_lecture_ended``):
+        a lecture ended elsewhere stops this process's room at once, not at the 30 s refresh."""
+        lecture_id = event.get("lecture_id")
+        if event.get("event") == "lecture.ended" and isinstance(lecture_id, int):
+            spawn(self.lecture_ended(lecture_id))
+
     async def lecture_ended(self, lecture_id: int) -> None:
         """This process learnt that the lecture ended: mark the room closed, write its batches."""
+        self._finished.add(lecture_id)
+        self.forget_lectures([lecture_id])
         room = self.rooms.get(lecture_id)
         if room is not None:
             room.state = "ended"
@@ -338,7 +546,15 @@ def reset_room_handler() -> None:
 
 
 async def announce_lecture_ended(lecture_id: int) -> None:
-    """Called after the lecture's end commits (live.services): tell the room, write batches."""
-    await get_hub().publish(room_key(lecture_id), {"type": "lecture.ended", "lecture_id": lecture_id})
-    if _handler is not None and lecture_id in _handler.rooms:
-        await _handler.lecture_ended(lecture_id)
+    """Called after the lecture's end commits (live.services): tell the room's clients and every
+    process holding the room (they stop taking messages and write their batches at once), then
+    this process."""
+    hub = get_hub()
+    await hub.publish(room_key(lecture_id), {"type": "lecture.ended", "lecture_id": lecture_id})
+    await hub.announce(room_key(lecture_id), {"event": "lecture.ended", "lecture_id": lecture_id})
+    if _handler is not None:
+        if lecture_id in _handler.rooms:
+            await _handler.lecture_ended(lecture_id)
+        else:
+            _handler._finished.add(lecture_id)
+            _handler.forget_lectures([lecture_id])

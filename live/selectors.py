@@ -9,9 +9,9 @@ Roles: ``viewer``; ``lecturer`` and ``assistant`` (the lecture's staff; assistan
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from courses.models import Lecture
+from courses.models import Lecture, LectureStaff
 from courses.selectors import lecture_role as courses_lecture_role
 from live.models import ChatMessage, Question, RoomBan
 
@@ -24,17 +24,35 @@ TEACHING_ROLES = frozenset({LECTURER, ASSISTANT})
 OPEN_STATES = frozenset({Lecture.State.SCHEDULED, Lecture.State.LIVE})
 
 
-def lecture_role(user, lecture: Lecture) -> str | None:
-    """``viewer`` / ``lecturer`` / ``assistant`` / ``admin``, or None for someone who may not enter."""
-    return courses_lecture_role(user, lecture)
+def lecture_role(user, lecture: Lecture, **known) -> str | None:
+    """``viewer`` / ``lecturer`` / ``assistant`` / ``admin``, or None for someone who may not enter
+    (``known``: ``staff_role=`` when already read, see courses.selectors.lecture_role)."""
+    return courses_lecture_role(user, lecture, **known)
 
 
 def lecture_for_room(lecture_id: int) -> Lecture | None:
-    return Lecture.objects.select_related("course").filter(pk=lecture_id).first()
+    """The lecture with what deciding a role needs (course and its school of record): one query."""
+    return (Lecture.objects.select_related("course__studio__host_school", "course__owner__school")
+            .filter(pk=lecture_id).first())
 
 
-def room_ban_exists(*, lecture_id: int, user_id: int) -> bool:
-    return RoomBan.objects.filter(lecture_id=lecture_id, user_id=user_id, lifted_at__isnull=True).exists()
+def room_entrants(*, user_ids, lecture_id: int) -> dict:
+    """The users at the room's door by id, in ONE query: those active and past their initial
+    password (the others are missing: their ticket is no longer good), with the profiles
+    ``lecture_role`` reads, annotated with ``room_staff_role`` (their ``LectureStaff`` role in
+    the lecture, or None) and ``room_banned`` (an active ban from the room). Read on every
+    connect, never cached, so a ban or a deactivation takes effect at the next connect."""
+    from accounts.models import User
+
+    # LectureStaff is courses' table, read here only as this subquery so the door takes one
+    # query (courses.selectors.lecture_staff_role is the same filter).
+    staff = LectureStaff.objects.filter(lecture_id=lecture_id, teacher_id=OuterRef("pk")).values("role")[:1]
+    banned = RoomBan.objects.filter(lecture_id=lecture_id, user_id=OuterRef("pk"), lifted_at__isnull=True)
+    users = (User.objects.filter(pk__in=user_ids, is_active=True, must_change_password=False)
+             .select_related("student_profile__school", "teacher_profile__school",
+                             "admin_profile__region", "admin_profile__school")
+             .annotate(room_staff_role=Subquery(staff), room_banned=Exists(banned)))
+    return {user.pk: user for user in users}
 
 
 def room_ban_list(*, lecture: Lecture) -> QuerySet[RoomBan]:

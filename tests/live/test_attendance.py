@@ -1,6 +1,7 @@
 """Attendance (live.attendance, live.services.attendance_add) and the lecture's end
 (live.services.live_lecture_close): batched writes, never one per message or connection."""
 
+import asyncio
 import datetime
 import threading
 
@@ -175,3 +176,34 @@ async def test_the_room_hears_that_the_lecture_ended():
     assert (await viewer.request("chat.send", text="还在吗"))["code"] == "lecture_closed"
     await viewer.leave()
 
+
+
+@room_db
+@pytest.mark.usefixtures("room_env")
+async def test_a_lecture_ended_by_another_process_stops_this_ones_room_at_once(settings):
+    """The end is announced through Redis (gunicorn ends lectures; live nodes hold the rooms):
+    every process holding the room refuses messages at once, not at its 30 s refresh."""
+    if not settings.REDIS_URL:
+        pytest.skip("several processes need Redis")
+    from live.hub import RedisHub, room_key
+    from live.redis import get_redis
+
+    room = await make_room()
+    viewer = await joined(room.viewers[0], room.lecture.pk)
+    assert (await viewer.request("chat.send", text="开始了"))["type"] == "ack"
+    await sync_to_async(Lecture.objects.filter(pk=room.lecture.pk).update)(
+        state=Lecture.State.ENDED, ended_at=timezone.now())
+    elsewhere = RedisHub(get_redis())  # the process that ended it
+    try:
+        key = room_key(room.lecture.pk)
+        await elsewhere.publish(key, {"type": "lecture.ended", "lecture_id": room.lecture.pk})
+        await elsewhere.announce(key, {"event": "lecture.ended", "lecture_id": room.lecture.pk})
+        await viewer.wait_type("lecture.ended", lecture_id=room.lecture.pk)
+        for _ in range(50):
+            if room.lecture.pk in get_room_handler()._finished:
+                break
+            await asyncio.sleep(0.02)
+        assert (await viewer.request("chat.send", text="还在吗"))["code"] == "lecture_closed"
+    finally:
+        await elsewhere.aclose()
+        await viewer.leave()
