@@ -226,6 +226,9 @@ WEBSOCKET_TICKET_TTL_SECONDS = env.int("WEBSOCKET_TICKET_TTL_SECONDS", default=3
 # (live.room); "live.hub_bench.get_bench_handler" only in the transport's tests and benchmark.
 LIVE_SEND_BUDGET = env.int("LIVE_SEND_BUDGET", default=20000)
 LIVE_ROOM_HANDLER = env.str("LIVE_ROOM_HANDLER", default="")
+# Seconds a live node keeps a lecture's facts (state, course, visibility) for admitting viewers:
+# how long an unpublished course or an end told to no process here still lets new viewers in.
+LIVE_ADMIT_CACHE_SECONDS = env.float("LIVE_ADMIT_CACHE_SECONDS", default=5.0)
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 SESSION_COOKIE_SECURE = PRODUCTION
