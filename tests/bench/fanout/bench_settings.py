@@ -9,7 +9,8 @@ import os
 
 from config.settings import *  # noqa: F403
 
-LIVE_ROOM_HANDLER = "live.hub_bench.get_bench_handler"
+# BENCH_ROOM_HANDLER="" (run.py's "room" target): the real room handler, live.room.
+LIVE_ROOM_HANDLER = os.environ.get("BENCH_ROOM_HANDLER", "live.hub_bench.get_bench_handler")
 LIVE_HUB_BACKEND = os.environ.get("BENCH_HUB_BACKEND", "")
 WEBSOCKET_TICKET_TTL_SECONDS = 3600
 WEBSOCKET_ALLOWED_ORIGINS = ["localhost"]

@@ -15,7 +15,11 @@ measures, with the same load client:
              memory backend, the bench room handler), one process;
   redis      the same through the Redis hub (Lua seq + buffer + pub/sub), one process;
   redis x2   two uvicorn processes sharing Redis; viewers split over both ports, the publisher
-             on the first.
+             on the first;
+  room       (only when asked: --targets room) the REAL room handler (live.room) with the Redis
+             hub and store: a live city-wide lecture with saved chat and questions and students
+             who may watch it (tests/bench/bench_room_admit.py builds them); connect storm and
+             memory only, nothing is published (the room's own frames are rate-limited chat).
 
 Viewers connect ramped at --rate connects/s with jittered retries; then the server's idle memory
 is read (RSS delta / connections); then one publisher sends --duration seconds of ~100-byte
@@ -46,9 +50,9 @@ BIN = Path(sys.executable).parent
 # small and large are the issue's; stress (65,000 deliveries/s) nearly fills one process's core, and
 # saturate (130,000/s) offers more than one process can send: where a second process shows what it adds.
 SCENARIOS = {"small": (2000, 10), "large": (13000, 2), "stress": (13000, 5), "saturate": (13000, 10)}
-TARGETS = ["bare", "memory", "redis", "redis2"]
+TARGETS = ["bare", "memory", "redis", "redis2", "room"]
 LABELS = {"bare": "bare websockets", "memory": "live, memory hub", "redis": "live, Redis hub",
-          "redis2": "live, Redis, 2 procs"}
+          "redis2": "live, Redis, 2 procs", "room": "real room, Redis"}
 
 
 def free_port() -> int:
@@ -106,6 +110,7 @@ class Bench:
         self.env.pop("PYTEST_XDIST_WORKER", None)
         self.users: list[int] = []
         self.publisher_id = 0
+        self.room: tuple[int, list[int], int] | None = None  # the real room's lecture, viewers, lecturer
 
     # -- data: users in a throwaway database, tickets in Redis --
 
@@ -128,7 +133,15 @@ class Bench:
         self.users = list(User.objects.filter(is_staff=False).values_list("pk", flat=True))
         self.publisher_id = publisher.pk
 
-    def mint_tickets(self, viewers: int) -> list[str]:
+    def prepare_room(self, viewers: int) -> None:
+        """The real room's data, once: a live lecture and 2 x viewers students who may watch it."""
+        if self.room is None:
+            sys.path.insert(0, str(ROOT / "tests" / "bench"))
+            from bench_room_admit import _build
+
+            self.room = _build(viewers * 2)
+
+    def mint_tickets(self, viewers: int, *, room: bool = False) -> list[str]:
         """viewers tickets, the publisher's, then spares for retries (a ticket works once)."""
         from django.conf import settings
         from django.core.cache import cache
@@ -136,11 +149,12 @@ class Bench:
         from accounts.tickets import ticket_entry, ws_ticket_key
 
         expires = time.time() + settings.WEBSOCKET_TICKET_TTL_SECONDS
-        owners = self.users[:viewers] + [self.publisher_id] + self.users[viewers:]
+        users, publisher = (self.room[1], self.room[2]) if room else (self.users, self.publisher_id)
+        owners = users[:viewers] + [publisher] + users[viewers:]
         tickets = [secrets.token_urlsafe(24) for _ in owners]
         # As the ticket API issues them: with the user's claims (accounts/tickets.py).
         entries = {ws_ticket_key(t): ticket_entry(uid, expires, {"username": f"bench{uid}",
-                                                                  "is_staff": uid == self.publisher_id,
+                                                                  "is_staff": uid == publisher,
                                                                   "is_superuser": False})
                    for t, uid in zip(tickets, owners, strict=True)}
         items = list(entries.items())
@@ -161,6 +175,8 @@ class Bench:
         count = 2 if target == "redis2" else 1
         ports = [free_port() for _ in range(count)]
         env = dict(self.env, BENCH_HUB_BACKEND="memory" if target == "memory" else "")
+        if target == "room":
+            env["BENCH_ROOM_HANDLER"] = ""
         if self.args.malloc_arena_max:
             env["MALLOC_ARENA_MAX"] = str(self.args.malloc_arena_max)
         processes = []
@@ -179,6 +195,9 @@ class Bench:
             wait_for_port(port, process)
         return processes, ports
 
+    def lecture_id(self, target: str) -> int:
+        return self.room[0] if target == "room" else 1
+
     def warm_up(self, target: str, ports: list[int], ticket: str | None) -> None:
         """One connection per process first, so lazy imports are not counted per viewer."""
         from websockets.sync.client import connect
@@ -187,7 +206,7 @@ class Bench:
             if target == "bare":
                 url = f"ws://127.0.0.1:{port}/"
             else:
-                url = f"ws://127.0.0.1:{port}/ws/live/1/?ticket={ticket.pop()}"
+                url = f"ws://127.0.0.1:{port}/ws/live/{self.lecture_id(target)}/?ticket={ticket.pop()}"
             with connect(url, origin="http://localhost", open_timeout=10) as ws:
                 if target != "bare":
                     ws.recv(timeout=10)
@@ -197,8 +216,11 @@ class Bench:
         try:
             tickets = None
             warm = None
+            if target == "room":
+                self.prepare_room(viewers)
+                fps = 0  # connect storm and memory only
             if target != "bare":
-                tickets = self.mint_tickets(viewers)
+                tickets = self.mint_tickets(viewers, room=target == "room")
                 warm = [tickets.pop() for _ in ports]
             self.warm_up(target, ports, warm)
             time.sleep(1)
@@ -207,7 +229,8 @@ class Bench:
                 targets = [f"ws://127.0.0.1:{port}/" for port in ports]
                 publisher = f"ws://127.0.0.1:{ports[0]}/pub"
             else:
-                targets = [f"ws://127.0.0.1:{port}/ws/live/1/?ticket={{ticket}}" for port in ports]
+                lecture = self.lecture_id(target)
+                targets = [f"ws://127.0.0.1:{port}/ws/live/{lecture}/?ticket={{ticket}}" for port in ports]
                 publisher = targets[0]
             config = {
                 "targets": targets, "publisher": publisher, "viewers": viewers, "rate": self.args.rate,
@@ -263,7 +286,7 @@ def report(results: list[dict]) -> str:
             if row is None:
                 continue
             done = row["done"]
-            thr, p99 = done.get("deliveredPerSecond", 0), done.get("p99")
+            thr, p99 = done.get("deliveredPerSecond") or 0, done.get("p99")
             mem = row["memory_per_connection_kb"]
             ratios = ""
             if bare and target != "bare":
