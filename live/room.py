@@ -83,18 +83,22 @@ def _admissions(requests: dict[int, tuple[list[int], object]]) -> dict[int, tupl
     lecture not cached; a student's role takes no query (``lecture_role``)."""
     answers = {}
     for lecture_id, (user_ids, lecture) in requests.items():
-        fresh = lecture is None
-        if fresh:
-            lecture = lecture_for_room(lecture_id)
-        admitted = {}
-        # Users are read even for a lecture that does not exist: a gone user hears 4401 first,
-        # as the door always answered.
-        for start in range(0, len(user_ids), DOOR_BATCH):
-            users = room_entrants(user_ids=user_ids[start:start + DOOR_BATCH], lecture_id=lecture_id)
-            for user in users.values():
-                role = lecture_role(user, lecture, staff_role=user.room_staff_role) if lecture else None
-                admitted[user.pk] = (user, role)
-        answers[lecture_id] = (lecture, fresh, admitted)
+        try:
+            fresh = lecture is None
+            if fresh:
+                lecture = lecture_for_room(lecture_id)
+            admitted = {}
+            # Users are read even for a lecture that does not exist: a gone user hears 4401
+            # first, as the door always answered.
+            for start in range(0, len(user_ids), DOOR_BATCH):
+                users = room_entrants(user_ids=user_ids[start:start + DOOR_BATCH], lecture_id=lecture_id)
+                for user in users.values():
+                    role = lecture_role(user, lecture, staff_role=user.room_staff_role) if lecture else None
+                    admitted[user.pk] = (user, role)
+            answers[lecture_id] = (lecture, fresh, admitted)
+        except Exception as error:  # fails that lecture's connects only, not the whole batch
+            logger.exception("live: admitting to lecture %s failed", lecture_id)
+            answers[lecture_id] = error
     return answers
 
 
@@ -161,20 +165,56 @@ class _Door:
             requests = {lid: (list(waiting), cached(lid)) for lid, waiting in batch.items()}
             try:
                 answers = await database_sync_to_async(_admissions)(requests)
-            except Exception as error:
-                for waiting in batch.values():
-                    for futures in waiting.values():
+                for lid, answer in answers.items():
+                    if isinstance(answer, Exception):
+                        _fail(batch[lid], answer)
+                        continue
+                    lecture, fresh, admitted = answer
+                    # A lecture ended while this process held none of its connections (so it
+                    # heard no room event) is marked in the shared store: seen here at once.
+                    open_here = lecture is not None and lecture.state in OPEN_STATES
+                    if (open_here and lid not in self.handler._finished
+                            and await self.handler.store().get(ended_key(lid)) is not None):
+                        self.handler.mark_finished(lid)
+                    room = self.handler._remember(lecture) if fresh and lecture is not None else None
+                    for user_id, futures in batch[lid].items():
+                        user, role = admitted.get(user_id, (None, None))
                         for future in futures:
                             if not future.done():
-                                future.set_exception(error)
-                continue
-            for lid, (lecture, fresh, admitted) in answers.items():
-                room = self.handler._remember(lecture) if fresh and lecture is not None else None
-                for user_id, futures in batch[lid].items():
-                    user, role = admitted.get(user_id, (None, None))
-                    for future in futures:
-                        if not future.done():
-                            future.set_result((user, lecture, role, room))
+                                future.set_result((user, lecture, role, room))
+            except Exception as error:
+                logger.exception("live: the door's batch failed")
+                for waiting in batch.values():
+                    _fail(waiting, error)
+            finally:
+                for waiting in batch.values():  # nobody waits for ever
+                    _fail(waiting, RuntimeError("admission did not finish"))
+
+
+def _fail(waiting: dict[int, list[asyncio.Future]], error: BaseException) -> None:
+    for futures in waiting.values():
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
+
+
+class RoomUser:
+    """What a connection keeps of its user once admitted: what the room shows (user_brief)."""
+
+    __slots__ = ("pk", "username", "display_name")
+    is_authenticated = True
+
+    def __init__(self, pk: int, username: str, display_name: str):
+        self.pk, self.username, self.display_name = pk, username, display_name
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
+def ended_key(lecture_id: int) -> str:
+    """Shared-store key set when a lecture ends (announce_lecture_ended), read by every door."""
+    return f"room:{lecture_id}:ended"
 
 
 def _cache_seconds() -> float:
@@ -227,8 +267,8 @@ class RoomHandler:
         self._lectures: dict[int, tuple[float, object, RoomInfo]] = {}
         self._doors: dict[asyncio.AbstractEventLoop, _Door] = {}
         self._shared: dict[asyncio.AbstractEventLoop, _NextRead] = {}
-        # Lectures this process was told ended (a finished state never reopens).
-        self._finished: set[int] = set()
+        # Lectures this process knows ended (a finished state never reopens): id -> when learnt.
+        self._finished: dict[int, float] = {}
         # lecture id -> (recheck after, the refill of the shared store from the database).
         self._hydration: dict[int, tuple[float, asyncio.Future]] = {}
 
@@ -271,16 +311,20 @@ class RoomHandler:
             raise Refuse(CLOSE_NOT_OPEN, "the lecture is not open")
         if role == "viewer" and user.room_banned:
             raise Refuse(CLOSE_BANNED, "banned from this room")
-        conn.user = user
+        # The connection keeps only what the room shows of its user (a full User with its
+        # profile, school and region is ~2.7 KB, times 13,000 viewers).
+        conn.user = RoomUser(user.pk, user.username, user.display_name)
         conn.role = role
         room = self.rooms.get(lid)
-        if room is None or fresh_room is not None:
+        if room is None or (fresh_room is not None and room.state in OPEN_STATES):
             # A fresh read replaces what the process knew; a cached one never overrides a newer
             # refresh (a scheduled room that went live) nor an end this process was told of.
             room = self.rooms[lid] = fresh_room or _room_info(lecture)
         await self._hydrated(room)
         self.attendance.join(lid, user.pk, now())
         self._ensure_flusher()
+        # Room events from other processes; per loop's hub, added once (a hub may be replaced).
+        self.hub().add_listener(self._on_room_event)
 
     def _door(self) -> _Door:
         loop = asyncio.get_running_loop()
@@ -438,8 +482,6 @@ class RoomHandler:
         loop = asyncio.get_running_loop()
         task = self._flushers.get(loop)
         if task is None or task.done():
-            # Room events from other processes (the hub holds its listeners per loop too).
-            self.hub().add_listener(self._on_room_event)
             for stale in [lp for lp in self._flushers if lp.is_closed()]:
                 del self._flushers[stale]
             self._flushers[loop] = loop.create_task(self._flush_loop())
@@ -496,6 +538,7 @@ class RoomHandler:
                     room.state = known.state  # told it ended before the row says so: stays ended
                 if room is None or (room.state not in OPEN_STATES and not hub.local_viewers(room_key(lid))):
                     self.rooms.pop(lid, None)
+                    self._hydration.pop(lid, None)
                 else:
                     self.rooms[lid] = room
 
@@ -509,16 +552,33 @@ class RoomHandler:
         a lecture ended elsewhere stops this process's room at once, not at the 30 s refresh."""
         lecture_id = event.get("lecture_id")
         if event.get("event") == "lecture.ended" and isinstance(lecture_id, int):
-            spawn(self.lecture_ended(lecture_id))
+            spawn(self._lecture_ended_logged(lecture_id))
 
-    async def lecture_ended(self, lecture_id: int) -> None:
-        """This process learnt that the lecture ended: mark the room closed, write its batches."""
-        self._finished.add(lecture_id)
+    async def _lecture_ended_logged(self, lecture_id: int) -> None:
+        try:
+            await self.lecture_ended(lecture_id)
+        except Exception:
+            logger.exception("live: closing the room of lecture %s failed", lecture_id)
+
+    def mark_finished(self, lecture_id: int) -> bool:
+        """Remembers that the lecture ended; False if this process knew it already."""
+        if lecture_id in self._finished:
+            return False
+        clock = time.monotonic()
+        if len(self._finished) > 1000:  # a lecture's end matters for a day at most
+            self._finished = {lid: at for lid, at in self._finished.items() if clock - at < 86400}
+        self._finished[lecture_id] = clock
         self.forget_lectures([lecture_id])
         room = self.rooms.get(lecture_id)
         if room is not None:
-            room.state = "ended"
-        await self.flush(lecture_id=lecture_id)
+            room.state = "ended"  # its connections' frames are refused from now on
+        return True
+
+    async def lecture_ended(self, lecture_id: int) -> None:
+        """This process learnt that the lecture ended: mark the room closed, write its batches
+        (once: the process that ends it hears its own announcement too)."""
+        if self.mark_finished(lecture_id):
+            await self.flush(lecture_id=lecture_id)
 
     async def shutdown(self) -> None:
         """Server shutdown: write everything (attendance up to now) and stop the flusher."""
@@ -550,11 +610,10 @@ async def announce_lecture_ended(lecture_id: int) -> None:
     process holding the room (they stop taking messages and write their batches at once), then
     this process."""
     hub = get_hub()
+    # First the lasting mark every process's door reads (a process holding no connection of the
+    # room hears no room event), then the clients' frame, then the processes holding the room.
+    await get_store().set(ended_key(lecture_id), 1, ttl=86400)
     await hub.publish(room_key(lecture_id), {"type": "lecture.ended", "lecture_id": lecture_id})
     await hub.announce(room_key(lecture_id), {"event": "lecture.ended", "lecture_id": lecture_id})
     if _handler is not None:
-        if lecture_id in _handler.rooms:
-            await _handler.lecture_ended(lecture_id)
-        else:
-            _handler._finished.add(lecture_id)
-            _handler.forget_lectures([lecture_id])
+        await _handler.lecture_ended(lecture_id)

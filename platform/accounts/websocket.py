@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlparse
 from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.contrib.auth.models import AnonymousUser
+from redis.exceptions import RedisError
 
 from accounts.tickets import ws_ticket_redeem_claims
 from common.request_id import new_request_id, request_id_var
@@ -142,9 +143,9 @@ class WebsocketGateway:
             raise ValueError("WebsocketGateway serves websockets only")
         incoming = origin = None
         for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
+            if name == b"x-request-id" and incoming is None:
                 incoming = value.decode("latin-1")
-            elif name == b"origin":
+            elif name == b"origin" and origin is None:
                 origin = value.decode("latin-1")
         request_id = new_request_id(incoming)
         token = request_id_var.set(request_id)
@@ -155,8 +156,19 @@ class WebsocketGateway:
                 await _deny(session)
                 return None
             ticket = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket") or [""])[0]
-            scope = dict(scope, request_id=request_id, user=await user_for_ticket(ticket))
+            try:
+                user = await user_for_ticket(ticket)
+            except (RedisError, OSError, TimeoutError):
+                # The ticket store is unreachable (or its pool exhausted): the client retries.
+                logger.exception("websocket: the ticket could not be redeemed")
+                await _unavailable(session)
+                return None
+            scope = dict(scope, request_id=request_id, user=user)
             return await self.app(scope, session.receive, session.send)
+        except Exception:
+            if session.close_code is None:
+                session.close_code = 1011  # what the server does with an app that raised
+            raise
         finally:
             path = scope.get("path", "")
             logger.info(
@@ -175,6 +187,14 @@ class WebsocketGateway:
             request_id_var.reset(token)
 
 
+
+
+async def _unavailable(session: _Session) -> None:
+    """Accepts and closes with 1011 ("try again"): a refusal a client can tell from a bad ticket."""
+    message = await session.receive()
+    if message["type"] == "websocket.connect":
+        await session.send({"type": "websocket.accept"})
+        await session.send({"type": "websocket.close", "code": 1011, "reason": "try again"})
 
 
 async def _deny(session: _Session) -> None:

@@ -38,7 +38,7 @@ def get_redis():
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
             max_connections=getattr(settings, "REDIS_ASYNC_MAX_CONNECTIONS", 32),
-            timeout=getattr(settings, "REDIS_ASYNC_POOL_TIMEOUT", 20),
+            timeout=getattr(settings, "REDIS_ASYNC_POOL_TIMEOUT", 5),
             health_check_interval=30,
         )
         client = aioredis.Redis(connection_pool=pool)

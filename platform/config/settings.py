@@ -133,7 +133,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # The asyncio Redis client of each event loop (common/redis.py): connections it may hold, and
 # how long a caller waits for a free one. Bounded so a connect storm cannot open thousands.
 REDIS_ASYNC_MAX_CONNECTIONS = env.int("REDIS_ASYNC_MAX_CONNECTIONS", default=32)
-REDIS_ASYNC_POOL_TIMEOUT = env.float("REDIS_ASYNC_POOL_TIMEOUT", default=20.0)
+REDIS_ASYNC_POOL_TIMEOUT = env.float("REDIS_ASYNC_POOL_TIMEOUT", default=5.0)
 # Parallel test workers (pytest-xdist) share one Redis; each gets its own key space.
 _WORKER = env.str("PYTEST_XDIST_WORKER", default="")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="xuewen") + (f"-{_WORKER}" if _WORKER else "")

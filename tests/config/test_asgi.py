@@ -246,3 +246,25 @@ async def test_a_ticket_without_claims_still_loads_the_user():
     assert connected
     assert (await communicator.receive_json_from(timeout=5))["user_id"] == user.pk
     await communicator.disconnect()
+
+
+async def test_an_unreachable_ticket_store_closes_with_1011_not_a_500(monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    async def unreachable(ticket):
+        raise RedisConnectionError("No connection available.")
+
+    monkeypatch.setattr("accounts.websocket.user_for_ticket", unreachable)
+    communicator, connected, code = await _open("/ws/whoami/?ticket=x")
+    assert (connected, code) == (False, 1011)
+    await communicator.disconnect()
+
+
+async def test_the_first_request_id_header_is_the_one_kept(caplog):
+    caplog.set_level(logging.INFO, logger="xuewen.request")
+    communicator, _, _ = await _open(
+        "/ws/whoami/?ticket=nope",
+        headers=[ORIGIN, (b"x-request-id", b"first"), (b"x-request-id", b"second")])
+    await communicator.disconnect()
+    lines = [r for r in caplog.records if r.name == "xuewen.request" and r.method == "WEBSOCKET"]
+    assert [line.request_id for line in lines] == ["first"]
