@@ -6,7 +6,7 @@ a connection costs one Connection object, its bounded outbox and one reader task
 through the process's hub (live/hub.py). docs/live-transport.md has the measurements.
 
 Per connection: accept, refuse (4401 without a user; the room handler's ``Refuse`` otherwise),
-join the hub (resume from ``?last_seq=N`` or a snapshot), then two loops until either side
+join the hub (resume from ``?last_seq=N&epoch=E`` or a snapshot), then two loops until either side
 closes: this coroutine writes the outbox to the socket, a reader task hands each incoming frame
 (a JSON object of at most 4 KB) to the room handler.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from types import SimpleNamespace
 from urllib.parse import parse_qs
 
@@ -40,6 +41,8 @@ from live.hub import (
 logger = logging.getLogger(__name__)
 
 _MAX_SEQ = 2**53
+_MAX_ID = 2**63  # database ids are signed 64-bit
+_EPOCH = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class _Unavailable:
@@ -74,6 +77,14 @@ def _last_seq(scope) -> int | None:
     return value if value < _MAX_SEQ else None
 
 
+def _epoch(scope) -> str | None:
+    """``?epoch=E`` (1-64 characters of ``[A-Za-z0-9_-]``, the token a snapshot carried), else
+    None: without it a ``last_seq`` is not resumed (the client gets a snapshot)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    raw = (query.get("epoch") or [""])[0]
+    return raw if _EPOCH.fullmatch(raw) else None
+
+
 def _language(scope) -> str:
     """The language of the page that opened the socket, chosen as LocaleMiddleware chooses it
     for a request (the language cookie, then Accept-Language, then LANGUAGE_CODE): the error
@@ -104,12 +115,22 @@ async def live_room_app(scope, receive, send):
         await _refuse(send, CLOSE_NO_TICKET, "a valid ticket is required")
         return
     lecture_id = int(scope["url_route"]["kwargs"]["lecture_id"])
-    conn = Connection(user=user, lecture_id=lecture_id, last_seq=_last_seq(scope), asgi_send=send)
+    if lecture_id >= _MAX_ID:  # no such row; SQLite would raise OverflowError on the number
+        await _refuse(send, CLOSE_NOT_FOUND, "no such lecture")
+        return
+    conn = Connection(user=user, lecture_id=lecture_id, last_seq=_last_seq(scope), epoch=_epoch(scope),
+                      asgi_send=send)
     handler = get_handler()
     try:
         await handler.on_connect(conn)
     except Refuse as refusal:
         await _refuse(send, refusal.code, refusal.reason)
+        return
+    except Exception:
+        # A database or store failure at the door: the client retries (1011), never a bare
+        # dropped connection.
+        logger.exception("live: admitting a connection failed", extra={"room": conn.room})
+        await _refuse(send, CLOSE_INTERNAL, "try again")
         return
     hub = get_hub()
     try:

@@ -8,11 +8,13 @@ measurements behind this design).
 
 Ordering and resume: every published frame gets the room-wide ``seq`` from one atomic step
 (memory: in-process; Redis: a Lua script that INCRs the sequence, appends the encoded frame to
-a capped list with a TTL, and PUBLISHes it, so every process receives frames in seq order). A
-client that reconnects with ``?last_seq=N`` gets the frames after N from that buffer, or a fresh
-snapshot when they are gone; a joining connection buffers live frames while its resume or
-snapshot is prepared, then drops those it already has, so there is neither a gap nor a
-duplicate seq.
+a capped list with a TTL, and PUBLISHes it, so every process receives frames in seq order).
+The sequence has an ``epoch``, a random token made with it (memory: per hub and room; Redis: in
+the same Lua step, whenever the room's sequence key is new, e.g. after a flush or expiry): the
+snapshot carries it. A client that reconnects with ``?last_seq=N&epoch=E`` gets the frames after
+N from that buffer if E is the room's current epoch, else (or when they are gone) a fresh
+snapshot; a joining connection buffers live frames while its resume or snapshot is prepared,
+then drops those it already has, so there is neither a gap nor a duplicate seq.
 
 Coalescing: ``publish(..., coalesce=True)`` (chat) and ``react`` are delivered at most once per
 room per interval; the interval grows with the room's local size:
@@ -29,6 +31,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import time
 import uuid
 import weakref
@@ -46,6 +49,7 @@ CLOSE_NOT_JSON = 1003  # an incoming frame that is not a JSON object
 CLOSE_BANNED = 4003
 CLOSE_TOO_SLOW = 4008  # the client could not keep up (outbox full)
 CLOSE_TOO_LARGE = 4009  # an incoming frame over MAX_INCOMING_BYTES
+CLOSE_RESYNC = 4012  # the room's sequence restarted (new epoch): reconnect for a snapshot
 CLOSE_NO_TICKET = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -78,6 +82,11 @@ def encode(frame: dict) -> str:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def new_epoch() -> str:
+    """A room sequence's epoch: 16 URL-safe characters (``[A-Za-z0-9_-]``)."""
+    return secrets.token_urlsafe(12)
+
+
 def _with_seq(seq: int, body: str) -> str:
     """``{"seq":N,...}`` from an encoded object without seq: string work, no second encoding."""
     return f'{{"seq":{seq}}}' if body == "{}" else f'{{"seq":{seq},{body[1:]}'
@@ -104,17 +113,19 @@ class Connection:
     """
 
     __slots__ = (
-        "user", "lecture_id", "room", "role", "last_seq", "sent_seq", "close_code", "close_reason",
+        "user", "lecture_id", "room", "role", "last_seq", "epoch", "sent_seq", "close_code", "close_reason",
         "client_close_code", "close_sent", "_asgi_send", "_outbox", "_outbox_bytes", "_early",
         "_writer_task", "_writing", "_reader_task", "__weakref__",
     )
 
-    def __init__(self, *, user, lecture_id: int, last_seq: int | None = None, asgi_send=None):
+    def __init__(self, *, user, lecture_id: int, last_seq: int | None = None, epoch: str | None = None,
+                 asgi_send=None):
         self.user = user
         self.lecture_id = lecture_id
         self.room = room_key(lecture_id)
         self.role = "viewer"
         self.last_seq = last_seq
+        self.epoch = epoch  # the epoch of last_seq's sequence (the client's ?epoch=)
         self.sent_seq = 0  # the highest seq queued for this client
         self.close_code: int | None = None  # set once we decided to close
         self.close_reason = ""
@@ -254,7 +265,10 @@ class Connection:
         if not task.cancelled() or coro.cr_frame is None:
             return
         if self.close_code == CLOSE_TOO_SLOW and self.client_close_code is None and not self.close_sent:
-            self._writer_task = asyncio.get_running_loop().create_task(_resume(coro, _CANCEL_FIRST))
+            again = asyncio.get_running_loop().create_task(_resume(coro, _CANCEL_FIRST))
+            # Cancelled before its first step too (the client left in the same pass): same again.
+            again.add_done_callback(lambda again: self._writer_ended(again, coro))
+            self._writer_task = again
         else:
             coro.close()
             if self._writer_task is task:
@@ -392,7 +406,7 @@ def batch_text(items: list[tuple[int, str]]) -> str:
 class _Room:
     __slots__ = (
         "key", "conns", "pending", "reactions", "reactions_out", "flush_handle", "last_presence",
-        "last_seq", "ready",
+        "last_seq", "epoch", "ready",
     )
 
     def __init__(self, key: str):
@@ -404,6 +418,7 @@ class _Room:
         self.flush_handle: asyncio.TimerHandle | None = None
         self.last_presence: int | None = None
         self.last_seq = 0  # highest seq dispatched here
+        self.epoch: str | None = None  # Redis: the epoch of that sequence
         self.ready: asyncio.Future | None = None  # Redis: resolved once subscribed
 
 
@@ -479,7 +494,8 @@ class Hub:
 
     async def join(self, conn: Connection, handler) -> None:
         """Adds the connection to its room and queues what it must see first: the frames after
-        its ``last_seq`` from the resume buffer, or a snapshot from ``handler``."""
+        its ``last_seq`` from the resume buffer (only if its ``epoch`` is the room's), or a
+        snapshot from ``handler`` with the room's ``seq`` and ``epoch``."""
         local = await self._enter(conn.room)
         conn.hold_live_frames()
         local.conns[conn] = None
@@ -487,8 +503,8 @@ class Hub:
         self._ensure_ticker()
         try:
             missed = None
-            if conn.last_seq is not None:
-                missed = await self._since(conn.room, conn.last_seq)
+            if conn.last_seq is not None and conn.epoch is not None:
+                missed = await self._since(conn.room, conn.last_seq, conn.epoch)
             if missed is not None:
                 watermark = conn.last_seq
                 for seq, text, staff_only in missed:
@@ -499,12 +515,14 @@ class Hub:
             else:
                 # Read the seq BEFORE the snapshot: a frame is published after its change is
                 # committed, so every frame up to it is reflected in the snapshot.
-                seq = await self._current_seq(conn.room)
+                seq, epoch = await self._sequence(conn.room)
+                conn.epoch = epoch
                 snapshot = await handler.snapshot(conn)
-                snapshot = dict(snapshot, seq=seq)
+                snapshot = dict(snapshot, seq=seq, epoch=epoch)
                 snapshot.setdefault("type", "snapshot")
                 conn._push(encode(snapshot))
                 conn.release_live_frames(seq)
+            self._epoch_seen(local, conn.epoch)
         except BaseException:
             self.leave(conn)
             raise
@@ -558,6 +576,9 @@ class Hub:
 
     def _joined(self, local: _Room) -> None:
         pass
+
+    def _epoch_seen(self, local: _Room, epoch: str) -> None:
+        """Redis: notices a restarted sequence (memory: one epoch per hub and room, never)."""
 
     def _deliver_unsequenced(self, local: _Room, frame: dict) -> None:
         text = encode(frame)
@@ -640,10 +661,14 @@ class Hub:
     async def _publish(self, room: str, body: str, staff_only: bool, coalesce: bool) -> int:
         raise NotImplementedError
 
-    async def _since(self, room: str, last_seq: int) -> list[tuple[int, str, bool]] | None:
+    async def _since(self, room: str, last_seq: int, epoch: str | None = None) -> list | None:
+        """The buffered frames after ``last_seq``: ``[]`` if up to date, None if they are gone,
+        if ``last_seq`` is ahead of the sequence, or if ``epoch`` is given and is not the
+        sequence's (it restarted since)."""
         raise NotImplementedError
 
-    async def _current_seq(self, room: str) -> int:
+    async def _sequence(self, room: str) -> tuple[int, str]:
+        """The room's current ``(seq, epoch)``; makes the epoch if the sequence has none yet."""
         raise NotImplementedError
 
     async def _report_presence(self, local: _Room) -> int:
@@ -659,6 +684,7 @@ class MemoryHub(Hub):
     def __init__(self):
         super().__init__()
         self._seq: dict[str, int] = {}
+        self._epochs: dict[str, str] = {}  # made with the room's sequence, per hub (process)
         self._buffers: dict[str, deque] = {}
         self._touched: dict[str, float] = {}
         self._peaks: dict[str, int] = {}
@@ -684,6 +710,7 @@ class MemoryHub(Hub):
         self._expire(room)
         seq = self._seq.get(room, 0) + 1
         self._seq[room] = seq
+        self._epoch(room)
         text = _with_seq(seq, body)
         buffer = self._buffers.get(room)
         if buffer is None:
@@ -693,9 +720,17 @@ class MemoryHub(Hub):
         self._dispatch(room, seq, text, staff_only, coalesce)
         return seq
 
-    async def _since(self, room: str, last_seq: int):
+    def _epoch(self, room: str) -> str:
+        epoch = self._epochs.get(room)
+        if epoch is None:
+            epoch = self._epochs[room] = new_epoch()
+        return epoch
+
+    async def _since(self, room: str, last_seq: int, epoch: str | None = None):
         self._expire(room)
         current = self._seq.get(room, 0)
+        if epoch is not None and epoch != self._epochs.get(room):
+            return None
         if last_seq > current:
             return None
         if last_seq == current:
@@ -705,8 +740,8 @@ class MemoryHub(Hub):
             return None
         return [item for item in buffer if item[0] > last_seq]
 
-    async def _current_seq(self, room: str) -> int:
-        return self._seq.get(room, 0)
+    async def _sequence(self, room: str) -> tuple[int, str]:
+        return self._seq.get(room, 0), self._epoch(room)
 
     async def react(self, room: str, reaction: str, count: int = 1) -> None:
         local = self._rooms.get(room)
@@ -738,23 +773,41 @@ class MemoryHub(Hub):
 
 # --- several processes: Redis ---------------------------------------------------------------
 
-# KEYS: seq, buffer. ARGV: body (encoded object without seq), flag, buffer size, buffer TTL,
-# channel, seq TTL. The entry is "<flag><seq>|<frame>": the same string is buffered and
-# published, and the frame text is built here so that seq order == publish order.
+# KEYS: sequence (a hash: n, epoch), buffer. ARGV: body (encoded object without seq), flag,
+# buffer size, buffer TTL, channel, sequence TTL, a new epoch. The entry is
+# "<flag><seq>:<epoch>|<frame>": the same string is buffered and published, and the frame text
+# is built here so that seq order == publish order. A sequence without an epoch is new (first
+# frame, or its key was lost: flush, failover, expiry): it gets the new epoch here, and whatever
+# buffer survived is dropped.
 _PUBLISH_LUA = """
-local seq = redis.call('INCR', KEYS[1])
+local seq = redis.call('HINCRBY', KEYS[1], 'n', 1)
+if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[7]) == 1 then redis.call('DEL', KEYS[2]) end
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 local body = ARGV[1]
 local text
 if body == '{}' then text = '{"seq":' .. seq .. '}'
 else text = '{"seq":' .. seq .. ',' .. string.sub(body, 2) end
-local entry = ARGV[2] .. seq .. '|' .. text
+local entry = ARGV[2] .. seq .. ':' .. epoch .. '|' .. text
 redis.call('RPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('PUBLISH', ARGV[5], entry)
 return seq
 """
+
+# KEYS: sequence, buffer. ARGV: a new epoch, sequence TTL. Returns {n, epoch}, making the
+# sequence (n = 0, the new epoch; no buffer) if it has no epoch yet.
+_SEQUENCE_LUA = """
+if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1]) == 1 then
+  redis.call('HSETNX', KEYS[1], 'n', 0)
+  redis.call('DEL', KEYS[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('HMGET', KEYS[1], 'n', 'epoch')
+"""
+
+SEQUENCE_TTL = 86400
 
 # KEYS: presence hash, peak. ARGV: this process's id, its count, now (ms), entry TTL (ms).
 # Returns the viewers across processes (fresh entries only) and keeps the peak.
@@ -786,9 +839,11 @@ _FLAGS = {(False, False): "A", (True, False): "S", (False, True): "a", (True, Tr
 _KICK, _REACTIONS, _EVENT = "K", "R", "E"
 
 
-def _parse_entry(entry: str) -> tuple[str, int, str]:
+def _parse_entry(entry: str) -> tuple[str, int, str, str]:
+    """``(flag, seq, epoch, frame text)`` of a buffered or published entry."""
     bar = entry.index("|")
-    return entry[0], int(entry[1:bar]), entry[bar + 1:]
+    seq, _, epoch = entry[1:bar].partition(":")
+    return entry[0], int(seq), epoch, entry[bar + 1:]
 
 
 class RedisHub(Hub):
@@ -801,6 +856,7 @@ class RedisHub(Hub):
         self._reader: asyncio.Task | None = None
         self._publish_script = redis.register_script(_PUBLISH_LUA)
         self._presence_script = redis.register_script(_PRESENCE_LUA)
+        self._sequence_script = redis.register_script(_SEQUENCE_LUA)
         self._channels: dict[str, str] = {}  # channel -> room key
         self._subscriptions = asyncio.Lock()  # SUBSCRIBE/UNSUBSCRIBE of one channel in order
 
@@ -901,42 +957,65 @@ class RedisHub(Hub):
         if flag == _EVENT:
             self._notify(local.key, json.loads(entry[1:]))
             return
-        flag, seq, text = _parse_entry(entry)
+        flag, seq, epoch, text = _parse_entry(entry)
+        self._epoch_seen(local, epoch)
         if local.last_seq and seq > local.last_seq + 1:
             # A message was lost (a Redis reconnect): fill the gap from the buffer.
-            missed = await self._since(local.key, local.last_seq) or []
+            missed = await self._since(local.key, local.last_seq, epoch) or []
             for item_seq, item_text, staff_only in missed:
                 if item_seq < seq:
                     self._dispatch(local.key, item_seq, item_text, staff_only, False)
         self._dispatch(local.key, seq, text, flag in "Ss", flag in "as")
 
+    def _epoch_seen(self, local: _Room, epoch: str) -> None:
+        """A frame or a join of the room's sequence ``epoch``. A different epoch than the one
+        this process knew means the sequence restarted (its Redis keys were lost): the local
+        connections of the old epoch would take the new, lower seq numbers as seen, so they
+        are closed with 4012 and come back for a snapshot; pending old frames are dropped."""
+        if epoch == local.epoch:
+            return
+        if local.epoch is not None:
+            logger.warning("live: the room's sequence restarted", extra={"room": local.key})
+            local.last_seq = 0
+            local.pending = []
+            for conn in list(local.conns):
+                if conn.epoch is not None and conn.epoch != epoch:
+                    conn._begin_close(CLOSE_RESYNC, "room restarted")
+        local.epoch = epoch
+
     async def _publish(self, room: str, body: str, staff_only: bool, coalesce: bool) -> int:
         return int(await self._publish_script(
-            keys=[live_key("seq", room), live_key("buffer", room)],
+            keys=[live_key("sequence", room), live_key("buffer", room)],
             args=[body, _FLAGS[staff_only, coalesce], self.buffer_size, self.buffer_ttl,
-                  self._channel(room), 86400],
+                  self._channel(room), SEQUENCE_TTL, new_epoch()],
         ))
 
-    async def _since(self, room: str, last_seq: int):
+    async def _since(self, room: str, last_seq: int, epoch: str | None = None):
         pipe = self.redis.pipeline(transaction=True)
-        pipe.get(live_key("seq", room))
+        pipe.hmget(live_key("sequence", room), "n", "epoch")
         pipe.lrange(live_key("buffer", room), 0, -1)
-        current, entries = await pipe.execute()
+        (current, current_epoch), entries = await pipe.execute()
         current = int(current or 0)
+        if isinstance(current_epoch, bytes):
+            current_epoch = current_epoch.decode()
+        if epoch is not None and epoch != current_epoch:
+            return None
         if last_seq > current:
             return None
         if last_seq == current:
             return []
         items = []
         for raw in entries:
-            flag, seq, text = _parse_entry(raw.decode() if isinstance(raw, bytes) else raw)
+            flag, seq, _, text = _parse_entry(raw.decode() if isinstance(raw, bytes) else raw)
             items.append((seq, text, flag in "Ss"))
         if not items or items[0][0] > last_seq + 1:
             return None
         return [item for item in items if item[0] > last_seq]
 
-    async def _current_seq(self, room: str) -> int:
-        return int(await self.redis.get(live_key("seq", room)) or 0)
+    async def _sequence(self, room: str) -> tuple[int, str]:
+        seq, epoch = await self._sequence_script(
+            keys=[live_key("sequence", room), live_key("buffer", room)], args=[new_epoch(), SEQUENCE_TTL])
+        return int(seq or 0), epoch.decode() if isinstance(epoch, bytes) else epoch
 
     async def react(self, room: str, reaction: str, count: int = 1) -> None:
         local = self._rooms.get(room)

@@ -2,11 +2,14 @@
 (the server's clock), graded on the server.
 
 The correct option is kept in the shared store and the database only; no frame carries it
-before ``quiz.closed``. While the quiz is open each answer is one HSETNX (once per user) and one
-HINCRBY (the live counts, sent to staff coalesced: at most one ``quiz.results`` per interval);
-the answers are written in one bulk insert when the quiz closes, by whichever process closes it
+before ``quiz.closed``. While the quiz is open each answer is ONE atomic store step
+(``store.answer_once``: refused if the close has begun, else recorded once per user and counted
+for the live counts, sent to staff coalesced: at most one ``quiz.results`` per interval). The
+answers are written in one bulk insert when the quiz closes, by whichever process closes it
 first: the pusher's timer at the deadline, a ``quiz.close``, or any process that notices the
-deadline has passed (an answer, a snapshot, the room's periodic tick).
+deadline has passed (an answer, a snapshot, the room's periodic tick). The close claims the
+quiz's closing flag, then reads the answers: an answer recorded before the claim is in that
+read, one after it is refused (``quiz_closed``), so no acknowledged answer is ever left out.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from live.protocol import (
     int_field,
     now,
     publish_coalesced,
-    setting,
     spawn,
     text_field,
 )
@@ -61,8 +63,12 @@ def public(quiz: dict) -> dict:
 def _options(message: dict) -> list[str]:
     options = message.get("options")
     if not isinstance(options, list) or not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-        raise RoomError("bad_request", _("options must be a list of %(low)s to %(high)s answers.")
-                        % {"low": MIN_OPTIONS, "high": MAX_OPTIONS}, field="options")
+        raise RoomError(
+            "bad_request",
+            _("options must be a list of %(low)s to %(high)s answers.")
+            % {"low": MIN_OPTIONS, "high": MAX_OPTIONS},
+            field="options",
+        )
     return [text_field({"option": o}, "option", max_length=200) for o in options]
 
 
@@ -70,8 +76,11 @@ async def quiz_push(ctx, message: dict) -> dict:
     ctx.require_teaching()
     if message.get("bank_question_id") is not None:
         # The hook for the question bank: pushing a bank question arrives with that issue.
-        raise RoomError("bad_request", _("Questions from the question bank cannot be pushed yet."),
-                        field="bank_question_id")
+        raise RoomError(
+            "bad_request",
+            _("Questions from the question bank cannot be pushed yet."),
+            field="bank_question_id",
+        )
     prompt = text_field(message, "prompt", max_length=1000)
     options = _options(message)
     correct = int_field(message, "correct", low=0, high=len(options) - 1)
@@ -83,11 +92,22 @@ async def quiz_push(ctx, message: dict) -> dict:
             raise RoomError("quiz_open", _("Close the open quiz before pushing another."))
         await quiz_close(ctx.handler, room, current["id"])
     quiz = await database_sync_to_async(services.quiz_create)(
-        lecture_id=room.lecture_id, created_by_id=ctx.conn.user.pk, prompt=prompt, options=options,
-        correct=correct, seconds=seconds)
-    body = {"id": quiz.pk, "prompt": prompt, "options": options, "seconds": seconds,
-            "closes_at": quiz.closes_at.isoformat(), "closes_ts": quiz.closes_at.timestamp(),
-            "correct": correct}
+        lecture_id=room.lecture_id,
+        created_by_id=ctx.conn.user.pk,
+        prompt=prompt,
+        options=options,
+        correct=correct,
+        seconds=seconds,
+    )
+    body = {
+        "id": quiz.pk,
+        "prompt": prompt,
+        "options": options,
+        "seconds": seconds,
+        "closes_at": quiz.closes_at.isoformat(),
+        "closes_ts": quiz.closes_at.timestamp(),
+        "correct": correct,
+    }
     if not await store.claim(open_key(room.lecture_id), seconds + 3600, body):
         await database_sync_to_async(services.quiz_delete_unopened)(quiz_id=quiz.pk)
         raise RoomError("quiz_open", _("Close the open quiz before pushing another."))
@@ -108,9 +128,8 @@ async def quiz_close(handler, room, quiz_id: int) -> bool:
     store = handler.store()
     if not await store.claim(closing_key(quiz_id), KEY_TTL):
         return False
-    # Answers that passed their "not closing" check just before the claim finish their HSETNX
-    # within this grace (one store round trip), so an acknowledged answer is never dropped.
-    await asyncio.sleep(float(setting("LIVE_QUIZ_CLOSE_GRACE", 0.2)))
+    # From the claim on, every answer is refused (answer_once checks the flag in the same
+    # atomic step that records it), so this read holds every answer that was acknowledged.
     raw = await store.hash_getall(answers_key(quiz_id))
     answers = {int(uid): (int(option), float(at)) for uid, (option, at) in raw.items()}
     quiz = await database_sync_to_async(services.quiz_close_persist)(quiz_id=quiz_id, answers=answers)
@@ -118,8 +137,12 @@ async def quiz_close(handler, room, quiz_id: int) -> bool:
         quiz = await database_sync_to_async(Quiz.objects.filter(pk=quiz_id).first)()
         if quiz is None:
             return False
-    final = {"quiz_id": quiz_id, "correct": quiz.correct_option, "counts": quiz.counts,
-             "total": quiz.answer_count}
+    final = {
+        "quiz_id": quiz_id,
+        "correct": quiz.correct_option,
+        "counts": quiz.counts,
+        "total": quiz.answer_count,
+    }
     await store.set(final_key(quiz_id), {**final, "lecture_id": room.lecture_id}, ttl=KEY_TTL)
     current = await store.get(open_key(room.lecture_id))
     if current is not None and current["id"] == quiz_id:
@@ -144,21 +167,32 @@ async def quiz_answer(ctx, message: dict) -> dict:
             raise RoomError("quiz_closed", _("This quiz is closed."))
         raise RoomError("not_found", _("No such quiz in this room."))
     option = int_field(message, "option", low=0, high=len(current["options"]) - 1)
-    if current["closes_ts"] <= now() or await store.get(closing_key(quiz_id)) is not None:
+    if current["closes_ts"] <= now():
         spawn(quiz_close(ctx.handler, room, quiz_id))
         raise RoomError("quiz_closed", _("Time is up: this quiz is closed."))
-    if not await store.hash_setnx(answers_key(quiz_id), str(ctx.conn.user.pk), [option, now()]):
+    recorded = await store.answer_once(
+        answers_key(quiz_id),
+        str(ctx.conn.user.pk),
+        [option, now()],
+        counts=counts_key(quiz_id),
+        count_field=str(option),
+        closing=closing_key(quiz_id),
+        ttl=KEY_TTL,
+    )
+    if recorded == "closing":
+        raise RoomError("quiz_closed", _("This quiz is closed."))
+    if recorded == "duplicate":
         raise RoomError("already_answered", _("You have answered this quiz already."))
-    await store.expire(answers_key(quiz_id), KEY_TTL)
-    await store.hash_incr(counts_key(quiz_id), str(option))
-    await store.expire(counts_key(quiz_id), KEY_TTL)
     options = len(current["options"])
 
     async def publish():
         counts = await store.hash_getall(counts_key(quiz_id))
         row = [int(counts.get(str(i), 0)) for i in range(options)]
-        await ctx.hub.publish(room.key, {"type": "quiz.results", "quiz_id": quiz_id, "counts": row,
-                                         "total": sum(row)}, audience="staff")
+        await ctx.hub.publish(
+            room.key,
+            {"type": "quiz.results", "quiz_id": quiz_id, "counts": row, "total": sum(row)},
+            audience="staff",
+        )
 
     await publish_coalesced(store, f"quiz:{quiz_id}:results_pub", publish)
     return {"quiz_id": quiz_id}
@@ -170,7 +204,8 @@ async def quiz_close_request(ctx, message: dict) -> dict:
     current = await ctx.store.get(open_key(ctx.room.lecture_id))
     if current is None or current["id"] != quiz_id:
         if await ctx.store.get(final_key(quiz_id)) is not None or await _closed_in_db(
-                ctx.room.lecture_id, quiz_id):
+            ctx.room.lecture_id, quiz_id
+        ):
             return {"quiz_id": quiz_id}  # closed already: nothing to do
         raise RoomError("not_found", _("No such quiz in this room."))
     await quiz_close(ctx.handler, ctx.room, quiz_id)
@@ -208,8 +243,15 @@ async def quiz_result(ctx, message: dict) -> dict:
         correct, option = await _db_result(room.lecture_id, quiz_id, user_id)
         if correct is None:
             raise RoomError("not_found", _("No such quiz in this room."))
-    await ctx.conn.send({"type": "quiz.result", "quiz_id": quiz_id, "option": option, "correct": correct,
-                         "is_correct": option is not None and option == correct})
+    await ctx.conn.send(
+        {
+            "type": "quiz.result",
+            "quiz_id": quiz_id,
+            "option": option,
+            "correct": correct,
+            "is_correct": option is not None and option == correct,
+        }
+    )
     return {"quiz_id": quiz_id}
 
 
@@ -222,4 +264,3 @@ async def quiz_snapshot(handler, room, user_id: int) -> dict | None:
         return None
     mine = await handler.store().hash_get(answers_key(current["id"]), str(user_id))
     return {**public(current), "your_option": mine[0] if mine else None}
-

@@ -5,7 +5,8 @@ muted on all), so it lives in a store with two backends behind one small interfa
 
 - ``MemoryStore``: one process (development, the default test run); a dict with expiry.
 - ``RedisStore``: several processes (``REDIS_URL``); one key per fact under ``live_key(...)``,
-  atomic operations only (SET NX, SADD, HSETNX, HINCRBY, ZINCRBY, a Lua GCRA for rate limits).
+  atomic operations only (SET NX, SADD, HSETNX, HINCRBY, ZINCRBY, a Lua GCRA for rate limits,
+  a Lua step for a quiz answer: ``answer_once``).
 
 ``StoreContract`` in tests/live/test_state.py runs the same checks against both. Values are
 JSON-serialisable; the store decodes what it returns.
@@ -127,6 +128,22 @@ class MemoryStore:
         fields[field] = value
         return True
 
+    async def answer_once(
+        self, key: str, field: str, value: Any, *, counts: str, count_field: str, closing: str, ttl: float
+    ) -> str:
+        # No await in here: atomic on the event loop, like the Redis store's script.
+        if self._get(closing) is not None:
+            return "closing"
+        fields = self._container(key, dict)
+        if field in fields:
+            return "duplicate"
+        fields[field] = value
+        self._expire(key, ttl)
+        tally = self._container(counts, dict)
+        tally[count_field] = int(tally.get(count_field, 0)) + 1
+        self._expire(counts, ttl)
+        return "ok"
+
     async def hash_set(self, key: str, field: str, value: Any) -> None:
         self._container(key, dict)[field] = value
 
@@ -186,6 +203,18 @@ _RAISE_LUA = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 0
+"""
+
+
+# KEYS: answers hash, counts hash, closing flag. ARGV: field, value, count field, TTL (ms).
+# One step: refused once the close has claimed the quiz, else recorded once and counted.
+_ANSWER_LUA = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'closing' end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 'duplicate' end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 'ok'
 """
 
 
@@ -254,6 +283,26 @@ class RedisStore:
 
     async def hash_setnx(self, key: str, field: str, value: Any) -> bool:
         return bool(await self.r.hsetnx(self.k(key), field, _dump(value)))
+
+    async def answer_once(
+        self, key: str, field: str, value: Any, *, counts: str, count_field: str, closing: str, ttl: float
+    ) -> str:
+        """Records ``value`` under ``field`` of hash ``key`` and counts ``count_field`` in hash
+        ``counts``, in one atomic step: "ok"; "duplicate" if the field exists (nothing counted);
+        "closing" if ``closing`` exists (nothing recorded). A reader that sets ``closing`` first
+        then reads ``key`` sees every answer that got "ok"."""
+        result = await self.r.eval(
+            _ANSWER_LUA,
+            3,
+            self.k(key),
+            self.k(counts),
+            self.k(closing),
+            field,
+            _dump(value),
+            count_field,
+            str(max(1, math.ceil(ttl * 1000))),
+        )
+        return result.decode() if isinstance(result, bytes) else str(result)
 
     async def hash_set(self, key: str, field: str, value: Any) -> None:
         await self.r.hset(self.k(key), field, _dump(value))

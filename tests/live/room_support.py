@@ -36,7 +36,6 @@ async def room_env(settings):
 
     settings.LIVE_COALESCE_SECONDS = 0.05
     settings.LIVE_COALESCE_MIN_SECONDS = 0.01
-    settings.LIVE_QUIZ_CLOSE_GRACE = 0.01
     settings.LIVE_PRESENCE_SECONDS = 0.05
     settings.LIVE_CHAT_FLUSH_SECONDS = 3600
     settings.LIVE_ATTENDANCE_FLUSH_SECONDS = 3600

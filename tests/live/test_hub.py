@@ -23,6 +23,13 @@ async def _drain_snapshot(client: HubClient) -> dict:
     return frame
 
 
+def _resuming(hub, user, last_seq: int, epoch: str | None) -> HubClient:
+    """A client coming back with ``?last_seq=N&epoch=E`` (start() it)."""
+    client = HubClient(hub, user, last_seq=last_seq)
+    client.conn.epoch = epoch
+    return client
+
+
 async def _frames_of_type(client: HubClient, kind: str, count: int) -> list[dict]:
     found = []
     while len(found) < count:
@@ -58,7 +65,9 @@ async def test_staff_frames_reach_staff_only(make_hub):
     await hub.publish(ROOM, {"type": "question.flagged"}, audience="staff")
     await hub.publish(ROOM, {"type": "chat.message"})
     assert [(await lecturer.frame())["type"], (await lecturer.frame())["type"]] == [
-        "question.flagged", "chat.message"]
+        "question.flagged",
+        "chat.message",
+    ]
     # The viewer skips seq 1 (not theirs) and gets seq 2.
     assert await viewer.frame() == {"seq": 2, "type": "chat.message"}
     with pytest.raises(ValueError):
@@ -68,14 +77,14 @@ async def test_staff_frames_reach_staff_only(make_hub):
 async def test_resume_sends_missed_frames_from_the_buffer_then_live_ones(make_hub):
     hub = make_hub()
     first = await HubClient(hub, fake_user(1)).start()
-    await _drain_snapshot(first)
+    epoch = (await _drain_snapshot(first))["epoch"]
     for n in range(5):
         await hub.publish(ROOM, {"type": "chat.message", "n": n})
     assert (await first.frame())["seq"] == 1
     assert (await first.frame())["seq"] == 2
     await first.stop()
 
-    again = await HubClient(hub, fake_user(1), last_seq=2).start()
+    again = await _resuming(hub, fake_user(1), 2, epoch).start()
     resumed = [await again.frame() for _ in range(3)]
     assert [frame["seq"] for frame in resumed] == [3, 4, 5]  # no snapshot, no gap, no repeat
     assert [frame["n"] for frame in resumed] == [2, 3, 4]
@@ -83,7 +92,7 @@ async def test_resume_sends_missed_frames_from_the_buffer_then_live_ones(make_hu
     assert (await again.frame())["seq"] == 6
 
     # Up to date: nothing to resend.
-    current = await HubClient(hub, fake_user(3), last_seq=6).start()
+    current = await _resuming(hub, fake_user(3), 6, epoch).start()
     await hub.publish(ROOM, {"type": "chat.message", "n": 6})
     assert (await current.frame())["seq"] == 7
 
@@ -93,13 +102,20 @@ async def test_resume_falls_back_to_a_snapshot_when_the_buffer_no_longer_has_the
     hub = make_hub()
     for n in range(6):
         await hub.publish(ROOM, {"type": "chat.message", "n": n})
-    stale = await HubClient(hub, fake_user(1), last_seq=1).start()
-    assert await stale.frame() == {"type": "snapshot", "lecture": 1, "role": "viewer", "seq": 6}
+    epoch = (await hub._sequence(ROOM))[1]
+    stale = await _resuming(hub, fake_user(1), 1, epoch).start()
+    assert await stale.frame() == {
+        "type": "snapshot",
+        "lecture": 1,
+        "role": "viewer",
+        "seq": 6,
+        "epoch": epoch,
+    }
     # A seq from the future (the room's sequence was reset): a snapshot too.
-    future = await HubClient(hub, fake_user(2), last_seq=99).start()
+    future = await _resuming(hub, fake_user(2), 99, epoch).start()
     assert (await future.frame())["type"] == "snapshot"
     # Within the buffer: resumed.
-    recent = await HubClient(hub, fake_user(3), last_seq=4).start()
+    recent = await _resuming(hub, fake_user(3), 4, epoch).start()
     assert [(await recent.frame())["seq"] for _ in range(2)] == [5, 6]
 
 
@@ -113,9 +129,11 @@ async def test_joining_while_frames_are_published_has_no_gap_and_no_duplicate(ma
             if n % 10 == 0:
                 await asyncio.sleep(0)
 
+    epoch = (await hub._sequence(ROOM))[1]
+
     async def viewer(user_id: int, last_seq=None):
         await asyncio.sleep(user_id * 0.001)
-        client = await HubClient(hub, fake_user(user_id), last_seq=last_seq).start()
+        client = await _resuming(hub, fake_user(user_id), last_seq, epoch).start()
         first = await client.frame()
         seqs = [first["seq"]] if first["type"] != "snapshot" else []
         expected = first["seq"] + 1 if first["type"] == "snapshot" else 1
@@ -125,8 +143,9 @@ async def test_joining_while_frames_are_published_has_no_gap_and_no_duplicate(ma
                 seqs.append(frame["seq"])
         return expected, seqs
 
-    results = await asyncio.gather(publisher(), *(viewer(i) for i in range(1, 12)),
-                                   *(viewer(i, last_seq=0) for i in range(12, 16)))
+    results = await asyncio.gather(
+        publisher(), *(viewer(i) for i in range(1, 12)), *(viewer(i, last_seq=0) for i in range(12, 16))
+    )
     for expected, seqs in results[1:]:
         assert seqs == list(range(expected, total + 1))
 
@@ -161,7 +180,8 @@ def test_the_coalescing_interval_grows_with_the_room():
 
 def test_a_batch_is_built_from_encoded_frames_without_decoding_them():
     assert batch_text([(4, '{"seq":4}'), (5, '{"seq":5,"a":1}')]) == (
-        '{"type":"batch","seq":5,"items":[{"seq":4},{"seq":5,"a":1}]}')
+        '{"type":"batch","seq":5,"items":[{"seq":4},{"seq":5,"a":1}]}'
+    )
 
 
 async def test_reactions_are_counted_not_forwarded(make_hub):

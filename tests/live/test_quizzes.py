@@ -35,7 +35,10 @@ async def test_the_full_round_and_the_answer_never_leaks_before_the_close():
     assert "correct" not in opened["quiz"]
     for client, option in zip(viewers, [1, 1, 3], strict=True):
         assert (await client.request("quiz.answer", quiz_id=quiz_id, option=option)) == {
-            "type": "ack", "id": client.received[-1]["id"], "quiz_id": quiz_id}
+            "type": "ack",
+            "id": client.received[-1]["id"],
+            "quiz_id": quiz_id,
+        }
     assert (await viewers[0].request("quiz.answer", quiz_id=quiz_id, option=2))["code"] == "already_answered"
     assert (await viewers[0].request("quiz.result", quiz_id=quiz_id))["code"] == "quiz_open"
     # live results reach the staff, not viewers
@@ -55,16 +58,24 @@ async def test_the_full_round_and_the_answer_never_leaks_before_the_close():
     assert (await viewers[1].request("quiz.close", quiz_id=quiz_id))["code"] == "forbidden"
     assert (await lecturer.request("quiz.close", quiz_id=quiz_id))["type"] == "ack"
     closed = await viewers[2].wait_type("quiz.closed")
-    assert closed == {"type": "quiz.closed", "seq": closed["seq"], "quiz_id": quiz_id, "correct": 1,
-                      "counts": [0, 2, 0, 1], "total": 3}
+    assert closed == {
+        "type": "quiz.closed",
+        "seq": closed["seq"],
+        "quiz_id": quiz_id,
+        "correct": 1,
+        "counts": [0, 2, 0, 1],
+        "total": 3,
+    }
     assert (await viewers[0].request("quiz.answer", quiz_id=quiz_id, option=1))["code"] == "quiz_closed"
     await viewers[2].request("quiz.result", quiz_id=quiz_id)
     mine = await viewers[2].wait_type("quiz.result")
     assert mine == {"type": "quiz.result", "quiz_id": quiz_id, "option": 3, "correct": 1, "is_correct": False}
-    answers = await sync_to_async(list)(QuizAnswer.objects.order_by("user_id").values_list(
-        "user_id", "option", "is_correct"))
-    assert answers == sorted([(room.viewers[0].pk, 1, True), (room.viewers[1].pk, 1, True),
-                              (room.viewers[2].pk, 3, False)])
+    answers = await sync_to_async(list)(
+        QuizAnswer.objects.order_by("user_id").values_list("user_id", "option", "is_correct")
+    )
+    assert answers == sorted(
+        [(room.viewers[0].pk, 1, True), (room.viewers[1].pk, 1, True), (room.viewers[2].pk, 3, False)]
+    )
     quiz = await sync_to_async(Quiz.objects.get)(pk=quiz_id)
     assert quiz.closed_at is not None and quiz.counts == [0, 2, 0, 1] and quiz.answer_count == 3
     for client in [lecturer, late, *viewers]:
@@ -83,9 +94,18 @@ async def test_viewers_and_administrators_cannot_push():
 
 
 BAD_PUSHES = [
-    {"options": ["only one"]}, {"options": ["a"] * 7}, {"options": "ab"}, {"options": ["a", 5]},
-    {"correct": 4}, {"correct": -1}, {"correct": "1"}, {"seconds": 5}, {"seconds": 601},
-    {"prompt": ""}, {"prompt": "x" * 1001}, {"bank_question_id": 3},
+    {"options": ["only one"]},
+    {"options": ["a"] * 7},
+    {"options": "ab"},
+    {"options": ["a", 5]},
+    {"correct": 4},
+    {"correct": -1},
+    {"correct": "1"},
+    {"seconds": 5},
+    {"seconds": 601},
+    {"prompt": ""},
+    {"prompt": "x" * 1001},
+    {"bank_question_id": 3},
 ]
 
 
@@ -140,3 +160,95 @@ async def test_the_timer_closes_the_quiz(monkeypatch):
     assert (await viewer.wait_type("quiz.result"))["is_correct"] is True
     await lecturer.leave()
     await viewer.leave()
+
+
+class _SlowStore:
+    """A store whose every call takes a random few milliseconds before and after it runs (a
+    loaded machine's round trips), so answers and the close interleave at every await."""
+
+    def __init__(self, store, rng):
+        self._store, self._rng = store, rng
+
+    def __getattr__(self, name):
+        method = getattr(self._store, name)
+
+        async def slow(*args, **kwargs):
+            await asyncio.sleep(self._rng.random() * 0.004)
+            result = await method(*args, **kwargs)
+            await asyncio.sleep(self._rng.random() * 0.004)
+            return result
+
+        return slow
+
+
+class _NullHub:
+    async def publish(self, room, frame, **options):
+        return 0
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_an_answer_racing_the_close_is_either_acknowledged_and_persisted_or_refused(backend, settings):
+    import random
+    from types import SimpleNamespace
+
+    from live import quizzes, services
+    from live.protocol import RoomError, drain_background
+    from live.state import MemoryStore, RedisStore
+
+    if backend == "redis" and not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    room = await make_room(viewers=40)
+    store = _SlowStore(MemoryStore() if backend == "memory" else RedisStore(), random.Random(6))
+    hub = _NullHub()
+    handler = SimpleNamespace(store=lambda: store, hub=lambda: hub)
+    live_room = SimpleNamespace(lecture_id=room.lecture.pk, key=f"lecture:{room.lecture.pk}")
+    rng = random.Random(7)
+    for _ in range(5):  # five quizzes, each closed in the middle of its answers
+        quiz = await sync_to_async(services.quiz_create)(
+            lecture_id=room.lecture.pk,
+            created_by_id=room.lecturer.pk,
+            prompt="?",
+            options=["a", "b", "c"],
+            correct=2,
+            seconds=60,
+        )
+        body = {
+            "id": quiz.pk,
+            "prompt": "?",
+            "options": ["a", "b", "c"],
+            "seconds": 60,
+            "closes_at": quiz.closes_at.isoformat(),
+            "closes_ts": quiz.closes_at.timestamp(),
+            "correct": 2,
+        }
+        await store.set(quizzes.open_key(room.lecture.pk), body)
+        acked, refused = set(), set()
+
+        async def answer(user, delay, quiz_id=quiz.pk, acked=acked, refused=refused):
+            await asyncio.sleep(delay)
+            conn = SimpleNamespace(user=user)
+            ctx = SimpleNamespace(store=store, room=live_room, hub=hub, handler=handler, conn=conn)
+            try:
+                done = await quizzes.quiz_answer(ctx, {"quiz_id": quiz_id, "option": user.pk % 3})
+                assert done == {"quiz_id": quiz_id}
+                acked.add(user.pk)
+            except RoomError as error:
+                assert error.code == "quiz_closed", error.code
+                refused.add(user.pk)
+
+        async def close(quiz_id=quiz.pk):
+            await asyncio.sleep(0.02)
+            assert await quizzes.quiz_close(handler, live_room, quiz_id)
+
+        await asyncio.gather(close(), *(answer(user, rng.random() * 0.04) for user in room.viewers))
+        await drain_background()
+        persisted = set(
+            await sync_to_async(list)(
+                QuizAnswer.objects.filter(quiz_id=quiz.pk).values_list("user_id", flat=True)
+            )
+        )
+        assert acked and refused, (acked, refused)  # the close really fell among the answers
+        assert acked | refused == {user.pk for user in room.viewers} and not acked & refused
+        assert persisted == acked, (acked - persisted, persisted - acked)
+        closed = await sync_to_async(Quiz.objects.get)(pk=quiz.pk)
+        assert closed.answer_count == len(acked) and sum(closed.counts) == len(acked)

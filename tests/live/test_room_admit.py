@@ -260,7 +260,7 @@ async def test_the_end_told_to_a_process_wins_over_an_admit_already_under_way():
     room = await make_room()
     await _admit(room.viewers[0], room.lecture.pk)
     handler = _handler()
-    handler._finished.add(room.lecture.pk)  # what lecture_ended records, with the cache still warm
+    handler.mark_finished(room.lecture.pk)  # what lecture_ended records, with the cache still warm
     assert await _refusal(room.viewers[1], room.lecture.pk) == CLOSE_NOT_OPEN
 
 
@@ -464,3 +464,71 @@ def _parity_cases():
 
 async def test_a_students_role_without_a_query_matches_can_see_course():
     assert await _parity_cases() == 27
+
+
+# --- review fixes: failures stay local, a lasting end mark, a slim user --------------------------
+
+
+async def test_a_lecture_whose_read_fails_fails_only_its_own_connects(monkeypatch):
+    from live import room as room_module
+
+    room = await make_room(viewers=2)
+    real = room_module.lecture_for_room
+
+    def failing(lecture_id):
+        if lecture_id == 424242:
+            raise OverflowError("the database refused the number")
+        return real(lecture_id)
+
+    monkeypatch.setattr(room_module, "lecture_for_room", failing)
+    answers = await sync_to_async(room_module._admissions)({
+        424242: ([room.viewers[0].pk], None),
+        room.lecture.pk: ([room.viewers[1].pk], None),
+    })
+    assert isinstance(answers[424242], OverflowError)
+    lecture, fresh, admitted = answers[room.lecture.pk]
+    assert lecture.pk == room.lecture.pk and admitted[room.viewers[1].pk][1] == "viewer"
+
+
+async def test_an_end_marked_by_another_process_is_seen_by_a_warm_door_at_once():
+    """A process holding no connection of the room hears no room event; the door reads the
+    shared store's end mark, so its warm lecture cache admits nobody into the ended lecture."""
+    from live.room import ended_key
+    from live.state import get_store
+
+    room = await make_room(viewers=2)
+    first = await _admit(room.viewers[0], room.lecture.pk)
+    first_room = _handler().rooms[room.lecture.pk]
+    await get_store().set(ended_key(room.lecture.pk), 1, ttl=60)  # what announce_lecture_ended writes
+    assert await _refusal(room.viewers[1], room.lecture.pk) == CLOSE_NOT_OPEN
+    assert first_room.state == "ended" and first.role == "viewer"
+
+
+async def test_an_admitted_connection_keeps_only_what_the_room_shows_of_its_user():
+    from live.protocol import user_brief
+    from live.room import RoomUser
+
+    room = await make_room(viewers=1)
+    viewer = room.viewers[0]
+    conn = await _admit(viewer, room.lecture.pk)
+    assert isinstance(conn.user, RoomUser)
+    assert user_brief(conn.user) == {"id": viewer.pk, "name": viewer.display_name or viewer.username}
+
+
+async def test_a_lecture_id_beyond_the_databases_range_is_refused_not_an_error():
+    room = await make_room(viewers=1)
+    client = await connect(room.viewers[0], 10**30)
+    assert client.close_code == CLOSE_NOT_FOUND
+
+
+async def test_a_failure_at_the_door_closes_with_1011_not_a_dropped_connection(monkeypatch):
+    from live.hub import CLOSE_INTERNAL
+
+    room = await make_room(viewers=1)
+
+    async def broken(self, conn):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(type(_handler()), "on_connect", broken)
+    client = await connect(room.viewers[0], room.lecture.pk)
+    assert client.close_code == CLOSE_INTERNAL

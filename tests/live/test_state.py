@@ -76,6 +76,51 @@ async def test_hashes_and_ranks(store):
     assert await store.rank_all("r") == {1: 0, 2: 5, 3: 0}
 
 
+async def test_answer_once_records_once_counts_and_refuses_after_the_closing_flag(store):
+    def answer(user: str, option: int):
+        return store.answer_once(
+            "q:answers",
+            user,
+            [option, 1.5],
+            counts="q:counts",
+            count_field=str(option),
+            closing="q:closing",
+            ttl=60,
+        )
+
+    assert await answer("7", 1) == "ok"
+    assert await answer("8", 1) == "ok"
+    assert await answer("7", 2) == "duplicate"  # once per user, and not counted again
+    assert await store.hash_getall("q:counts") == {"1": 2}
+    assert await store.claim("q:closing", 60)
+    assert await answer("9", 0) == "closing"  # nothing recorded once the close has claimed
+    assert await store.hash_getall("q:answers") == {"7": [1, 1.5], "8": [1, 1.5]}
+    assert 0 < await store.ttl("q:answers") <= 60 and 0 < await store.ttl("q:counts") <= 60
+
+
+async def test_answers_racing_a_close_are_all_in_the_close_s_read_or_refused(store):
+    """Many concurrent answers with the close (claim, then read) among them: every "ok" is in
+    the read, every answer after the claim is refused."""
+    results: dict[str, str] = {}
+
+    async def answer(user: int):
+        await asyncio.sleep((user % 7) * 0.001)
+        results[str(user)] = await store.answer_once(
+            "r:answers", str(user), [0, 1.0], counts="r:counts", count_field="0", closing="r:closing", ttl=60
+        )
+
+    async def close():
+        await asyncio.sleep(0.003)
+        assert await store.claim("r:closing", 60)
+        return await store.hash_getall("r:answers")
+
+    read, *_ = await asyncio.gather(close(), *(answer(user) for user in range(200)))
+    ok = {user for user, result in results.items() if result == "ok"}
+    assert set(results.values()) <= {"ok", "closing"}
+    assert set(read) == ok
+    assert "closing" in results.values() and ok
+
+
 async def test_capped_lists(store):
     for i in range(5):
         await store.list_push("l", {"i": i}, 3)

@@ -3,6 +3,7 @@ backpressure (4008 for a client that never reads), and the real stack (origin ch
 
 import asyncio
 import json
+from unittest.mock import ANY
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -163,7 +164,7 @@ async def test_the_real_stack_admits_a_ticket_once_and_refuses_without_one():
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     assert await communicator.receive_json_from(timeout=5) == {
-        "type": "snapshot", "lecture": 5, "role": "viewer", "seq": 0}
+        "type": "snapshot", "lecture": 5, "role": "viewer", "seq": 0, "epoch": ANY}
     await communicator.disconnect()
 
     reused = WebsocketCommunicator(application, f"/ws/live/5/?ticket={ticket}", headers=[ORIGIN])

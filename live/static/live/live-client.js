@@ -8,9 +8,10 @@
  *   client.close();
  *
  * What it does for the page: fetches a single-use ticket (POST ticketUrl, same-origin session),
- * opens the socket, remembers the last room sequence number it saw, and after a drop reconnects
- * with jittered exponential backoff (0.5-1 x min(30 s, 0.5 s x 2^attempt)) and ?last_seq=N, so
- * the server resends what was missed or a fresh snapshot. Batches ({"type": "batch", items})
+ * opens the socket, remembers the last room sequence number it saw and the sequence's epoch (from
+ * the snapshot), and after a drop reconnects with jittered exponential backoff
+ * (0.5-1 x min(30 s, 0.5 s x 2^attempt)) and ?last_seq=N&epoch=E, so the server resends what was
+ * missed, or a fresh snapshot if that is gone or the room's sequence restarted (another epoch). Batches ({"type": "batch", items})
  * are unpacked: each item is dispatched as its own frame. A frame whose seq is not newer than
  * the last one seen is dropped (never shown twice); a snapshot resets the sequence.
  * Close codes in stopCodes (banned, forbidden, no such lecture) end it for good.
@@ -30,6 +31,7 @@
       this.handlers = new Map();
       this.socket = null;
       this.lastSeq = null;
+      this.epoch = null; // the epoch of lastSeq's sequence, from the last snapshot
       this.attempt = 0;
       this.stopped = false;
       this.timer = null;
@@ -86,10 +88,14 @@
       }
       const scheme = global.location.protocol === "https:" ? "wss" : "ws";
       const query = new URLSearchParams({ticket});
-      if (this.lastSeq !== null) query.set("last_seq", String(this.lastSeq));
+      if (this.lastSeq !== null && this.epoch !== null) {
+        query.set("last_seq", String(this.lastSeq));
+        query.set("epoch", this.epoch);
+      }
       const socket = new WebSocket(`${scheme}://${global.location.host}${this.socketPath}?${query}`);
       this.socket = socket;
-      socket.onopen = () => this.emit("status", "open", this.lastSeq !== null);
+      const resuming = query.has("last_seq");
+      socket.onopen = () => this.emit("status", "open", resuming);
       socket.onmessage = (event) => this.receive(event.data);
       socket.onclose = (event) => {
         if (this.socket !== socket) return;
@@ -129,7 +135,9 @@
 
     dispatch(frame) {
       if (frame.type === "snapshot") {
-        this.lastSeq = typeof frame.seq === "number" ? frame.seq : this.lastSeq;
+        // A snapshot starts a sequence over: its seq and epoch replace what was remembered.
+        this.lastSeq = typeof frame.seq === "number" ? frame.seq : null;
+        this.epoch = typeof frame.epoch === "string" ? frame.epoch : null;
       } else if (typeof frame.seq === "number") {
         if (this.lastSeq !== null && frame.seq <= this.lastSeq) return; // already seen
         this.lastSeq = frame.seq;
