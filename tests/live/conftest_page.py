@@ -149,9 +149,18 @@ def asgi_live_server(transactional_db):
     # The browser's Origin is http://127.0.0.1:<port>: the websocket origin check allows
     # ALLOWED_HOSTS, which lists 127.0.0.1 outside production.
     assert "127.0.0.1" in (settings.WEBSOCKET_ALLOWED_ORIGINS or settings.ALLOWED_HOSTS)
+    from live.room import reset_room_handler
+    from live.state import reset_memory_store
+
+    # The room handler and the memory store are per process: what an earlier test's lecture 1
+    # left there (an end mark, a finished room) must not meet this test's lecture 1.
+    reset_memory_store()
+    reset_room_handler()
     with closing_new_connections(), shared_in_memory_sqlite():
         server = AsgiLiveServer(application).start()
         try:
             yield server
         finally:
             server.stop()
+            reset_room_handler()
+            reset_memory_store()
