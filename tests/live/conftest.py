@@ -1,9 +1,12 @@
 """Fixtures for the live rooms' tests.
 
 The hub is per event loop and every async test has its own loop, so each test gets a fresh hub,
-closed at the end (its background tasks stopped). ``live_socket`` drives the endpoint through a
-raw ASGI harness (no database, no server): the user is put in the scope the way the ticket
-middleware does, and the harness can play a client that never reads.
+closed at the end (its background tasks stopped), and the database connection the test opened on
+asgiref's worker thread (``sync_to_async`` in the test itself) is closed too: that thread outlives
+the test, and on PostgreSQL its open session would stop the test database from being dropped at
+the end of the run. ``live_socket`` drives the endpoint through a raw ASGI harness (no database,
+no server): the user is put in the scope the way the ticket middleware does, and the harness can
+play a client that never reads.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import json
 import types
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from live.hub import reset_hub
 from live.redis import close_redis
@@ -26,6 +31,7 @@ async def _fresh_live_hub():
     yield
     await reset_hub()
     await close_redis()
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

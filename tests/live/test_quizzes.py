@@ -203,6 +203,7 @@ async def test_an_answer_racing_the_close_is_either_acknowledged_and_persisted_o
     handler = SimpleNamespace(store=lambda: store, hub=lambda: hub)
     live_room = SimpleNamespace(lecture_id=room.lecture.pk, key=f"lecture:{room.lecture.pk}")
     rng = random.Random(7)
+    interrupted = 0
     for _ in range(5):  # five quizzes, each closed in the middle of its answers
         quiz = await sync_to_async(services.quiz_create)(
             lecture_id=room.lecture.pk,
@@ -236,8 +237,12 @@ async def test_an_answer_racing_the_close_is_either_acknowledged_and_persisted_o
                 assert error.code == "quiz_closed", error.code
                 refused.add(user.pk)
 
-        async def close(quiz_id=quiz.pk):
-            await asyncio.sleep(0.02)
+        async def close(quiz_id=quiz.pk, acked=acked):
+            # Among the answers whatever the machine's load: after the first ten are in.
+            for _ in range(5000):
+                if len(acked) >= 10:
+                    break
+                await asyncio.sleep(0.001)
             assert await quizzes.quiz_close(handler, live_room, quiz_id)
 
         await asyncio.gather(close(), *(answer(user, rng.random() * 0.04) for user in room.viewers))
@@ -247,8 +252,10 @@ async def test_an_answer_racing_the_close_is_either_acknowledged_and_persisted_o
                 QuizAnswer.objects.filter(quiz_id=quiz.pk).values_list("user_id", flat=True)
             )
         )
-        assert acked and refused, (acked, refused)  # the close really fell among the answers
+        assert len(acked) >= 10, (acked, refused)
+        interrupted += bool(refused)  # the close fell among the answers
         assert acked | refused == {user.pk for user in room.viewers} and not acked & refused
         assert persisted == acked, (acked - persisted, persisted - acked)
         closed = await sync_to_async(Quiz.objects.get)(pk=quiz.pk)
         assert closed.answer_count == len(acked) and sum(closed.counts) == len(acked)
+    assert interrupted, "the close never fell among the answers"
