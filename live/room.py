@@ -191,6 +191,18 @@ class _Door:
                     _fail(waiting, RuntimeError("admission did not finish"))
 
 
+def _for_this_loop(per_loop: dict, make):
+    """The running loop's entry of ``per_loop`` (made by ``make()`` the first time); entries of
+    closed loops are dropped then (each pytest-asyncio test runs its own loop)."""
+    loop = asyncio.get_running_loop()
+    value = per_loop.get(loop)
+    if value is None:
+        for stale in [lp for lp in per_loop if lp.is_closed()]:
+            del per_loop[stale]
+        value = per_loop[loop] = make()
+    return value
+
+
 def _fail(waiting: dict[int, list[asyncio.Future]], error: BaseException) -> None:
     for futures in waiting.values():
         for future in futures:
@@ -327,13 +339,7 @@ class RoomHandler:
         self.hub().add_listener(self._on_room_event)
 
     def _door(self) -> _Door:
-        loop = asyncio.get_running_loop()
-        door = self._doors.get(loop)
-        if door is None:
-            for stale in [lp for lp in self._doors if lp.is_closed()]:
-                del self._doors[stale]
-            door = self._doors[loop] = _Door(self)
-        return door
+        return _for_this_loop(self._doors, lambda: _Door(self))
 
     def cached_lecture(self, lecture_id: int):
         """The lecture (with its course) the door read less than ``LIVE_ADMIT_CACHE_SECONDS``
@@ -423,13 +429,7 @@ class RoomHandler:
         }
 
     def _shared_reads(self) -> _NextRead:
-        loop = asyncio.get_running_loop()
-        reads = self._shared.get(loop)
-        if reads is None:
-            for stale in [lp for lp in self._shared if lp.is_closed()]:
-                del self._shared[stale]
-            reads = self._shared[loop] = _NextRead(self._read_shared)
-        return reads
+        return _for_this_loop(self._shared, lambda: _NextRead(self._read_shared))
 
     async def on_message(self, conn, message: dict) -> None:
         frame_id = message.get("id")

@@ -55,10 +55,6 @@ class TicketUser:
     def get_username(self) -> str:
         return self.username
 
-    def load(self):
-        """The full active ``User`` (sync; from a thread or a sync context), or None."""
-        return _active_user(self.pk)
-
     async def aload(self):
         return await database_sync_to_async(_active_user)(self.pk)
 
